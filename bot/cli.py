@@ -1,0 +1,266 @@
+"""The `licensebot` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import yaml
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.config import Settings
+from bot.db import create_engine, session_factory, upgrade
+from bot.domain.money import format_money
+from bot.domain.periods import as_utc
+from bot.domain.plans import BillingInterval
+from bot.domain.policy import InvalidCount, parse_count
+from bot.services import accounts as accounts_service
+from bot.services import quotes as quotes_service
+from bot.services.context import ServiceContext
+from bot.services.errors import ImportFileError, ServiceError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """Bad arguments: printed as one line, exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, no usage block: scripts read it, people get pointed at --help.
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see --help)\n")
+
+
+def _period_word(interval: BillingInterval) -> str:
+    return "month" if interval is BillingInterval.MONTHLY else "year"
+
+
+def _day(moment: datetime) -> str:
+    return as_utc(moment).strftime("%Y-%m-%d")
+
+
+def _print_json(data: dict[str, Any]) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+async def _with_context(
+    settings: Settings, work: Callable[[ServiceContext], Awaitable[int]]
+) -> int:
+    # Every command that reads the database brings it up to date first.
+    await asyncio.to_thread(upgrade, settings.database_url)
+    engine = create_engine(settings.database_url)
+    try:
+        return await work(ServiceContext(session_factory(engine), settings))
+    finally:
+        await engine.dispose()
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    upgrade(settings.database_url)
+    print("database is up to date")
+    return EXIT_OK
+
+
+def cmd_accounts_import(args: argparse.Namespace, settings: Settings) -> int:
+    path = Path(args.file)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+
+    async def work(ctx: ServiceContext) -> int:
+        try:
+            result = await accounts_service.import_accounts(ctx, data, actor=f"import:{path.name}")
+        except ImportFileError as exc:
+            raise UsageError(f"{path}: {exc} (nothing was imported)") from None
+        print(
+            f"imported {path}: {len(result.created)} created, {len(result.updated)} updated, "
+            f"{len(result.unchanged)} unchanged"
+        )
+        return EXIT_OK
+
+    return asyncio.run(_with_context(settings, work))
+
+
+def _render_overview(view: accounts_service.AccountOverview) -> str:
+    terms = view.terms
+    money = terms.currency
+    per = _period_word(terms.interval)
+    csm = " ".join(
+        part
+        for part in (
+            view.csm_name,
+            f"<{view.csm_email}>" if view.csm_email else None,
+            f"({view.csm_slack_user_id})" if view.csm_slack_user_id else None,
+        )
+        if part
+    )
+    if view.capacity.allowed:
+        adding = f"self-serve, up to {view.capacity.max_addable:,} now"
+    else:
+        adding = f"through {view.capacity.route}: {view.capacity.reason}"
+    rows = [
+        ("Plan", f"{view.plan_name}, billed {terms.interval.value}"),
+        ("Licenses", str(terms.licenses)),
+        ("Price per license", f"{format_money(terms.unit_price_minor, money)} per {per}"),
+        ("Current period", f"{_day(view.period.start)} → {_day(view.period.end)}"),
+        ("Next cycle", format_money(view.next_cycle_minor, money)),
+        ("Slack workspace", view.slack_team_id or "not linked"),
+        ("Admins", ", ".join(view.admins) or "none"),
+        ("CSM", csm or "none"),
+        ("Adding licenses", adding),
+    ]
+    lines = [f"{view.name} ({view.account_id})"]
+    lines += [f"  {label + ':':<19}{value}" for label, value in rows]
+    return "\n".join(lines)
+
+
+def cmd_accounts_show(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(ctx: ServiceContext) -> int:
+        view = await accounts_service.show_account(ctx, args.account)
+        if args.json:
+            _print_json(view.to_json())
+        else:
+            print(_render_overview(view))
+        return EXIT_OK
+
+    return asyncio.run(_with_context(settings, work))
+
+
+def _parse_at(raw: str | None) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(raw.strip()))
+    except ValueError:
+        raise UsageError(f"--at: {raw!r} is not an ISO 8601 time") from None
+
+
+def cmd_quote(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        add = parse_count(args.add)
+    except InvalidCount as exc:
+        raise UsageError(f"--add: {exc}") from None
+    at = _parse_at(args.at)
+
+    async def work(ctx: ServiceContext) -> int:
+        outcome = await quotes_service.quote(ctx, args.account, add, at)
+        decision = outcome.decision
+        if decision.is_input_error:
+            if args.json:
+                _print_json({"account": args.account, "added": add, **decision.to_json()})
+            raise UsageError(f"--add: {decision.reason}")
+        if outcome.quote is None:
+            if args.json:
+                _print_json({"account": args.account, "added": add, **decision.to_json()})
+            else:
+                print(f"Not self-serve (route: {decision.route}): {decision.reason}")
+            return EXIT_REFUSED
+        quote = outcome.quote
+        if args.json:
+            _print_json(quote.to_json())
+            return EXIT_OK
+        money, per = quote.currency, _period_word(outcome.terms.interval)
+        unit = format_money(quote.unit_price_minor, money)
+        print(f"{args.account}: add {quote.added} license(s)")
+        print(f"  Total licenses:   {quote.total_licenses} (now {quote.current_licenses})")
+        print(
+            f"  Total due today:  {format_money(quote.due_today_minor, money)} "
+            f"(prorated to {_day(quote.period.end)})"
+        )
+        print(
+            f"  Price details:    {format_money(quote.next_cycle_minor, money)} per {per} "
+            f"from {_day(quote.period.end)} ({quote.total_licenses} × {unit})"
+        )
+        return EXIT_OK
+
+    return asyncio.run(_with_context(settings, work))
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="licensebot",
+        description="Manage seat licenses from Slack. Settings come from the environment "
+        "or a .env file (DATABASE_URL, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, …).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=Parser)
+    db_upgrade = db_commands.add_parser("upgrade", help="apply migrations to DATABASE_URL")
+    db_upgrade.set_defaults(handler=cmd_db_upgrade)
+
+    accounts = commands.add_parser("accounts", help="import and show customer accounts")
+    account_commands = accounts.add_subparsers(
+        dest="accounts_command", required=True, parser_class=Parser
+    )
+    importer = account_commands.add_parser(
+        "import",
+        help="create or update accounts from a YAML file (all or nothing)",
+        description="Create or update accounts from a YAML file with an 'accounts:' list. "
+        "Importing the same file twice changes nothing; a file with an error imports nothing.",
+    )
+    importer.add_argument("file", help="path of the accounts YAML file")
+    importer.set_defaults(handler=cmd_accounts_import)
+    show = account_commands.add_parser(
+        "show", help="print an account's plan, licenses, price and period"
+    )
+    show.add_argument("account", help="account id, as in the accounts file")
+    show.add_argument("--json", action="store_true", help="print one JSON object")
+    show.set_defaults(handler=cmd_accounts_show)
+
+    quote = commands.add_parser(
+        "quote",
+        help="print the quote an admin would see for adding licenses",
+        description="Print what adding N licenses costs today (prorated to the end of the "
+        "billing period) and from the next cycle. Exit codes: 0 quote, 2 bad arguments, "
+        "3 refused by the plan rules (the JSON says where to go instead).",
+    )
+    quote.add_argument("account", help="account id")
+    quote.add_argument("--add", required=True, metavar="N", help="licenses to add")
+    quote.add_argument("--at", metavar="ISO8601", help="quote as of this time (default: now)")
+    quote.add_argument("--json", action="store_true", help="print one JSON object")
+    quote.set_defaults(handler=cmd_quote)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        print(f"licensebot: setting {first['loc'][0]}: {first['msg']}", file=sys.stderr)
+        return EXIT_USAGE
+    handler: Callable[[argparse.Namespace, Settings], int] = args.handler
+    try:
+        return handler(args, settings)
+    except UsageError as exc:
+        print(f"licensebot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ServiceError as exc:
+        print(f"licensebot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        print(f"licensebot: database error: {reason}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Settings from the environment (and a `.env` file); secrets never have defaults."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.domain.policy import DEFAULT_MAX_PER_ORDER, Contacts
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./licensebot.db"
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    csm_channel_id: str | None = None
+    csm_user_ids: str = ""
+    sales_email: str | None = None
+    support_url: str | None = None
+    zendesk_url: str | None = None
+    zendesk_email: str | None = None
+    zendesk_api_token: SecretStr | None = None
+    quote_ttl_seconds: int = Field(default=900, ge=1)
+    max_licenses_per_order: int = Field(default=DEFAULT_MAX_PER_ORDER, ge=1)
+    removal_reminder_hours: float = Field(default=24, gt=0)
+    port: int = 3000
+
+    @field_validator(
+        "csm_channel_id",
+        "sales_email",
+        "support_url",
+        "zendesk_url",
+        "zendesk_email",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @cached_property
+    def csm_user_id_set(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.csm_user_ids.split(",") if part.strip())
+
+    def contacts(self, csm_name: str | None = None, csm_email: str | None = None) -> Contacts:
+        return Contacts(
+            csm_name=csm_name,
+            csm_email=csm_email,
+            sales_email=self.sales_email,
+            support_url=self.support_url,
+        )

@@ -1,0 +1,1 @@
+"""A local Slack workspace: the fake Web API, demo data and the browser page."""

@@ -1,0 +1,347 @@
+"""Accounts: reading them as terms for the rules, showing them, importing them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from bot.config import Settings
+from bot.domain.money import MoneyError, decimal_string, known_currency, to_minor
+from bot.domain.periods import BillingPeriod, as_utc
+from bot.domain.plans import CATALOG_CURRENCY, BillingInterval, PlanId, plan_for
+from bot.domain.policy import Contacts, Decision, add_capacity
+from bot.domain.pricing import AccountTerms, iso
+from bot.models import Account, AccountAdmin
+from bot.services import audit
+from bot.services.context import ServiceContext
+from bot.services.errors import AccountNotFound, ImportFileError
+
+
+def unit_price_minor(account: Account) -> int:
+    if account.price_per_license_minor is not None:
+        return account.price_per_license_minor
+    price = plan_for(account.plan).list_price(BillingInterval(account.billing_interval))
+    return to_minor(price, account.currency)
+
+
+def terms_of(account: Account) -> AccountTerms:
+    return AccountTerms(
+        account_id=account.id,
+        plan=PlanId(account.plan),
+        interval=BillingInterval(account.billing_interval),
+        licenses=account.licenses,
+        currency=account.currency,
+        unit_price_minor=unit_price_minor(account),
+        anchor=account.period_anchor,
+    )
+
+
+def contacts_of(account: Account, settings: Settings) -> Contacts:
+    return settings.contacts(csm_name=account.csm_name, csm_email=account.csm_email)
+
+
+async def load_account(session: AsyncSession, account_id: str, *, lock: bool = False) -> Account:
+    """The account with its admins; `lock` holds its row until the transaction ends."""
+    query = select(Account).where(Account.id == account_id).options(selectinload(Account.admins))
+    if lock:
+        query = query.with_for_update()
+    account = await session.scalar(query)
+    if account is None:
+        raise AccountNotFound(account_id)
+    return account
+
+
+async def account_for_team(session: AsyncSession, team_id: str) -> Account | None:
+    account: Account | None = await session.scalar(
+        select(Account)
+        .where(Account.slack_team_id == team_id)
+        .options(selectinload(Account.admins))
+    )
+    return account
+
+
+@dataclass(frozen=True)
+class AccountOverview:
+    """An account as admins see it: plan, licenses, price, period, who to ask."""
+
+    account_id: str
+    name: str
+    slack_team_id: str | None
+    plan_name: str
+    terms: AccountTerms
+    period: BillingPeriod
+    admins: list[str]
+    csm_name: str | None
+    csm_email: str | None
+    csm_slack_user_id: str | None
+    capacity: Decision
+
+    @property
+    def next_cycle_minor(self) -> int:
+        return self.terms.cycle_amount_minor
+
+    def to_json(self) -> dict[str, Any]:
+        currency = self.terms.currency
+        return {
+            "account": self.account_id,
+            "name": self.name,
+            "slack_team_id": self.slack_team_id,
+            "plan": self.terms.plan.value,
+            "plan_name": self.plan_name,
+            "billing_interval": self.terms.interval.value,
+            "licenses": self.terms.licenses,
+            "currency": currency,
+            "price_per_license": decimal_string(self.terms.unit_price_minor, currency),
+            "period_start": iso(self.period.start),
+            "period_end": iso(self.period.end),
+            "next_cycle_amount": decimal_string(self.next_cycle_minor, currency),
+            "admins": self.admins,
+            "csm": {
+                "name": self.csm_name,
+                "email": self.csm_email,
+                "slack_user_id": self.csm_slack_user_id,
+            },
+            "self_serve_add": self.capacity.to_json(),
+        }
+
+
+def overview_of(account: Account, settings: Settings, at: datetime) -> AccountOverview:
+    terms = terms_of(account)
+    return AccountOverview(
+        account_id=account.id,
+        name=account.name,
+        slack_team_id=account.slack_team_id,
+        plan_name=plan_for(terms.plan).display_name,
+        terms=terms,
+        period=terms.period_at(at),
+        admins=[admin.identifier for admin in account.admins],
+        csm_name=account.csm_name,
+        csm_email=account.csm_email,
+        csm_slack_user_id=account.csm_slack_user_id,
+        capacity=add_capacity(
+            terms, contacts_of(account, settings), settings.max_licenses_per_order
+        ),
+    )
+
+
+async def show_account(ctx: ServiceContext, account_id: str) -> AccountOverview:
+    async with ctx.sessions() as session, session.begin():
+        account = await load_account(session, account_id)
+        return overview_of(account, ctx.settings, ctx.clock())
+
+
+# --- the accounts file -------------------------------------------------------------
+
+SLACK_USER_PATTERN = r"^[UW][A-Z0-9]{2,}$"
+
+
+class CsmEntry(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str | None = Field(default=None, max_length=200)
+    slack_user_id: str | None = Field(default=None, pattern=SLACK_USER_PATTERN)
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)
+
+
+class AccountEntry(BaseModel):
+    """One entry of the accounts file. Unknown keys are ignored, known ones are strict."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    name: str = Field(min_length=1, max_length=200)
+    slack_team_id: str | None = Field(default=None, pattern=r"^[TE][A-Z0-9]{2,}$")
+    plan: PlanId
+    billing_interval: BillingInterval
+    licenses: int = Field(ge=0, strict=True)
+    currency: str = CATALOG_CURRENCY
+    price_per_license: Decimal | None = None
+    period_start: datetime
+    admins: list[str] = Field(default_factory=list)
+    csm: CsmEntry | None = None
+
+    @field_validator("plan", "billing_interval", mode="before")
+    @classmethod
+    def _lowercase(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        code = value.strip().upper()
+        if not known_currency(code):
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code")
+        return code
+
+    @field_validator("price_per_license", mode="before")
+    @classmethod
+    def _price_from_text(cls, value: object) -> object:
+        # YAML reads 49.00 as a float; its shortest repr is the number that was written.
+        return str(value) if isinstance(value, float) else value
+
+    @field_validator("period_start", mode="before")
+    @classmethod
+    def _date_is_midnight_utc(cls, value: object) -> object:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return datetime(value.year, value.month, value.day, tzinfo=UTC)
+        return value
+
+    @field_validator("admins")
+    @classmethod
+    def _admin_identifiers(cls, admins: list[str]) -> list[str]:
+        cleaned = []
+        for admin in admins:
+            admin = admin.strip()
+            if not (re.match(SLACK_USER_PATTERN, admin) or re.match(r"^[^@\s]+@[^@\s]+$", admin)):
+                raise ValueError(f"{admin!r} is neither a Slack user ID nor an email")
+            cleaned.append(admin.lower() if "@" in admin else admin)
+        return list(dict.fromkeys(cleaned))
+
+    def price_minor(self) -> int | None:
+        """The contracted price in minor units, or None for the catalog price."""
+        if self.price_per_license is None:
+            if self.currency != CATALOG_CURRENCY:
+                raise ValueError(
+                    f"is required for accounts billed in {self.currency} "
+                    f"(catalog prices are in {CATALOG_CURRENCY})"
+                )
+            return None
+        if self.price_per_license < 0:
+            raise ValueError("must not be negative")
+        try:
+            return to_minor(self.price_per_license, self.currency)
+        except MoneyError as exc:
+            raise ValueError(str(exc)) from exc
+
+
+def _entry_label(raw: object, index: int) -> str:
+    name = raw.get("id") if isinstance(raw, dict) else None
+    return f"account {name!r} (entry {index + 1})" if name else f"entry {index + 1}"
+
+
+def parse_accounts_file(data: object) -> list[tuple[AccountEntry, int | None]]:
+    """Validate the whole file first so that a bad file imports nothing."""
+    if not isinstance(data, dict) or not isinstance(data.get("accounts"), list):
+        raise ImportFileError("the file must have a top-level 'accounts:' list")
+    parsed: list[tuple[AccountEntry, int | None]] = []
+    seen_ids: dict[str, str] = {}
+    seen_teams: dict[str, str] = {}
+    for index, raw in enumerate(data["accounts"]):
+        label = _entry_label(raw, index)
+        try:
+            entry = AccountEntry.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(part) for part in first["loc"]) or "entry"
+            raise ImportFileError(f"{label}: field '{field}': {first['msg']}") from None
+        try:
+            price = entry.price_minor()
+        except ValueError as exc:
+            raise ImportFileError(f"{label}: field 'price_per_license': {exc}") from None
+        if entry.id in seen_ids:
+            raise ImportFileError(f"{label}: field 'id': {entry.id!r} appears twice in the file")
+        if entry.slack_team_id and entry.slack_team_id in seen_teams:
+            raise ImportFileError(
+                f"{label}: field 'slack_team_id': {entry.slack_team_id} is also used by "
+                f"account {seen_teams[entry.slack_team_id]!r}"
+            )
+        seen_ids[entry.id] = label
+        if entry.slack_team_id:
+            seen_teams[entry.slack_team_id] = entry.id
+        parsed.append((entry, price))
+    return parsed
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: list[str]
+    updated: list[str]
+    unchanged: list[str]
+
+
+def _fields_of(entry: AccountEntry, price: int | None) -> dict[str, Any]:
+    csm = entry.csm or CsmEntry()
+    return {
+        "name": entry.name,
+        "slack_team_id": entry.slack_team_id,
+        "plan": entry.plan.value,
+        "billing_interval": entry.billing_interval.value,
+        "licenses": entry.licenses,
+        "currency": entry.currency,
+        "price_per_license_minor": price,
+        "period_anchor": as_utc(entry.period_start),
+        "csm_name": csm.name,
+        "csm_slack_user_id": csm.slack_user_id,
+        "csm_email": csm.email.lower() if csm.email else None,
+    }
+
+
+def _jsonable(value: object) -> object:
+    return iso(value) if isinstance(value, datetime) else value
+
+
+async def import_accounts(ctx: ServiceContext, data: object, actor: str) -> ImportResult:
+    parsed = parse_accounts_file(data)
+    created: list[str] = []
+    updated: list[str] = []
+    unchanged: list[str] = []
+    async with ctx.sessions() as session, session.begin():
+        for entry, price in parsed:
+            fields = _fields_of(entry, price)
+            if entry.slack_team_id:
+                owner = await session.scalar(
+                    select(Account.id).where(
+                        Account.slack_team_id == entry.slack_team_id, Account.id != entry.id
+                    )
+                )
+                if owner is not None and owner not in {e.id for e, _ in parsed}:
+                    raise ImportFileError(
+                        f"account {entry.id!r}: field 'slack_team_id': {entry.slack_team_id} "
+                        f"already belongs to account {owner!r}"
+                    )
+            account = await session.get(
+                Account, entry.id, options=[selectinload(Account.admins)], with_for_update=True
+            )
+            if account is None:
+                account = Account(id=entry.id, **fields)
+                account.admins = [AccountAdmin(identifier=admin) for admin in entry.admins]
+                session.add(account)
+                created.append(entry.id)
+                audit.record(
+                    session,
+                    entry.id,
+                    actor,
+                    "account.created",
+                    **{key: _jsonable(value) for key, value in fields.items()},
+                    admins=entry.admins,
+                )
+                continue
+            changes = {
+                key: {"from": _jsonable(getattr(account, key)), "to": _jsonable(value)}
+                for key, value in fields.items()
+                if getattr(account, key) != value
+            }
+            current_admins = [admin.identifier for admin in account.admins]
+            if current_admins != entry.admins:
+                changes["admins"] = {"from": current_admins, "to": entry.admins}
+                # Flush the removals first: a flush inserts before it deletes, and a
+                # re-listed admin would otherwise collide with its old row.
+                account.admins.clear()
+                await session.flush()
+                account.admins.extend(AccountAdmin(identifier=admin) for admin in entry.admins)
+            if not changes:
+                unchanged.append(entry.id)
+                continue
+            for key, value in fields.items():
+                setattr(account, key, value)
+            updated.append(entry.id)
+            audit.record(session, entry.id, actor, "account.updated", changes=changes)
+    return ImportResult(created, updated, unchanged)

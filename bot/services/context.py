@@ -1,0 +1,21 @@
+"""What every use-case needs: sessions, settings, the billing provider and a clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.integrations.billing import BillingProvider, LedgerBilling
+from bot.models import utcnow
+
+
+@dataclass
+class ServiceContext:
+    sessions: async_sessionmaker[AsyncSession]
+    settings: Settings
+    billing: BillingProvider = field(default_factory=LedgerBilling)
+    clock: Callable[[], datetime] = utcnow

@@ -1,0 +1,208 @@
+"""Place order: add licenses exactly once, charged at the quote the admin confirmed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from bot.domain.money import format_money
+from bot.domain.policy import decide_add, is_admin
+from bot.domain.pricing import Quote, build_quote, iso
+from bot.integrations.billing import ChargeRequest, new_reference
+from bot.models import Order
+from bot.services import audit
+from bot.services.accounts import contacts_of, load_account, terms_of
+from bot.services.context import ServiceContext
+from bot.services.errors import (
+    IdempotencyConflict,
+    NotAnAdmin,
+    QuoteNotHonoured,
+    RefusedByRules,
+)
+
+
+@dataclass(frozen=True)
+class AdminIdentity:
+    """Who is ordering: a Slack user ID, and their email when Slack told us."""
+
+    user_id: str
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    reference: str
+    account_id: str
+    added: int
+    licenses_before: int
+    licenses_after: int
+    currency: str
+    unit_price_minor: int
+    charged_minor: int
+    next_cycle_minor: int
+    period_end: datetime
+    charge_reference: str | None
+    placed_at: datetime
+    ordered_by: str
+
+    @classmethod
+    def of(cls, order: Order) -> Receipt:
+        return cls(
+            reference=order.reference,
+            account_id=order.account_id,
+            added=order.added,
+            licenses_before=order.licenses_before,
+            licenses_after=order.licenses_after,
+            currency=order.currency,
+            unit_price_minor=order.unit_price_minor,
+            charged_minor=order.due_today_minor,
+            next_cycle_minor=order.next_cycle_minor,
+            period_end=order.period_end,
+            charge_reference=order.charge_reference,
+            placed_at=order.created_at,
+            ordered_by=order.ordered_by,
+        )
+
+
+def honours(shown: Quote, fresh: Quote, now: datetime, ttl_seconds: int) -> str | None:
+    """Why the quote the admin saw can't be charged, or None when it can.
+
+    The licenses others added meanwhile don't matter: the price of the added seats
+    depends only on the unit price and the period, which must be unchanged.
+    """
+    if now - shown.quoted_at > timedelta(seconds=ttl_seconds):
+        return "The price you saw has expired. Here is the current price."
+    same_terms = (
+        shown.account_id == fresh.account_id
+        and shown.added == fresh.added
+        and shown.currency == fresh.currency
+        and shown.unit_price_minor == fresh.unit_price_minor
+        and shown.period == fresh.period
+    )
+    if not same_terms:
+        return "The price changed since you looked. Here is the current price."
+    return None
+
+
+async def place_order(
+    ctx: ServiceContext,
+    account_id: str,
+    admin: AdminIdentity,
+    add: int,
+    idempotency_key: str,
+    shown_quote: Quote | None,
+) -> Receipt:
+    """Charge and add the licenses, once per idempotency key.
+
+    `shown_quote` is the quote the admin confirmed; it is charged as shown while it
+    is younger than QUOTE_TTL_SECONDS. None charges the current price (CLI, tests).
+    """
+    try:
+        return await _place_order_once(ctx, account_id, admin, add, idempotency_key, shown_quote)
+    except IntegrityError:
+        # The same key was used concurrently for another account; the winner stands.
+        async with ctx.sessions() as session, session.begin():
+            order = await session.scalar(
+                select(Order).where(Order.idempotency_key == idempotency_key)
+            )
+        if order is None:
+            raise
+        return _replay(order, account_id, add)
+
+
+def _replay(order: Order, account_id: str, add: int) -> Receipt:
+    if order.account_id != account_id or order.added != add:
+        raise IdempotencyConflict()
+    return Receipt.of(order)
+
+
+async def _place_order_once(
+    ctx: ServiceContext,
+    account_id: str,
+    admin: AdminIdentity,
+    add: int,
+    idempotency_key: str,
+    shown_quote: Quote | None,
+) -> Receipt:
+    now = ctx.clock()
+    async with ctx.sessions() as session, session.begin():
+        # The row lock serialises orders of one account: the rules below see the
+        # licenses as they are, and a repeated key sees the order it made.
+        account = await load_account(session, account_id, lock=True)
+        existing = await session.scalar(
+            select(Order).where(Order.idempotency_key == idempotency_key)
+        )
+        if existing is not None:
+            return _replay(existing, account_id, add)
+
+        admins = [entry.identifier for entry in account.admins]
+        if not is_admin(admins, admin.user_id, admin.email):
+            raise NotAnAdmin(account.name, admins)
+        terms = terms_of(account)
+        decision = decide_add(
+            terms, add, contacts_of(account, ctx.settings), ctx.settings.max_licenses_per_order
+        )
+        if not decision.allowed:
+            raise RefusedByRules(decision)
+
+        fresh = build_quote(terms, add, now)
+        charged = fresh
+        if shown_quote is not None:
+            why = honours(shown_quote, fresh, now, ctx.settings.quote_ttl_seconds)
+            if why is not None:
+                raise QuoteNotHonoured(fresh, why)
+            charged = shown_quote
+
+        charge_reference = None
+        if charged.due_today_minor > 0:
+            charge_reference = await ctx.billing.charge(
+                session,
+                ChargeRequest(
+                    account_id=account.id,
+                    amount_minor=charged.due_today_minor,
+                    currency=charged.currency,
+                    idempotency_key=idempotency_key,
+                    description=(
+                        f"{add} license(s) for {account.name}, prorated to "
+                        f"{iso(charged.period.end)}"
+                    ),
+                ),
+            )
+        before = account.licenses
+        account.licenses = before + add
+        order = Order(
+            reference=new_reference("ORD"),
+            idempotency_key=idempotency_key,
+            account_id=account.id,
+            ordered_by=admin.user_id,
+            added=add,
+            licenses_before=before,
+            licenses_after=account.licenses,
+            currency=charged.currency,
+            unit_price_minor=charged.unit_price_minor,
+            due_today_minor=charged.due_today_minor,
+            next_cycle_minor=account.licenses * charged.unit_price_minor,
+            period_start=charged.period.start,
+            period_end=charged.period.end,
+            quoted_at=charged.quoted_at,
+            charge_reference=charge_reference,
+            created_at=now,
+        )
+        session.add(order)
+        audit.record(
+            session,
+            account.id,
+            admin.user_id,
+            "order.placed",
+            order=order.reference,
+            added=add,
+            licenses_before=before,
+            licenses_after=account.licenses,
+            charged=format_money(charged.due_today_minor, charged.currency),
+            charge_reference=charge_reference,
+        )
+        await session.flush()
+        return Receipt.of(order)

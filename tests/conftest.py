@@ -1,0 +1,73 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when TEST_DATABASE_URL is set)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy import text
+
+from bot.config import Settings
+from bot.db import create_engine, session_factory, sync_url, upgrade
+from bot.services.context import ServiceContext
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA_PATH = REPO.parent / "shared" / "slack" / "block-kit.schema.json"
+
+
+def postgres_base_url() -> str:
+    """The PostgreSQL server for tests; in CI its absence is an error, not a skip."""
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the PostgreSQL tests: TEST_DATABASE_URL is not set")
+        pytest.skip(
+            "PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+        )
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty schema on the test server, dropped afterwards."""
+    base = postgres_base_url()
+    schema = f"lb_test_{uuid.uuid4().hex[:12]}"
+    admin = create_sync_engine(sync_url(base), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'licensebot.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    url: str = request.getfixturevalue(name)
+    return url
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    return Settings(_env_file=None, database_url=database_url, **overrides)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+async def ctx(database_url: str) -> AsyncIterator[ServiceContext]:
+    """Services on a migrated database (each backend in turn)."""
+    upgrade(database_url)
+    engine = create_engine(database_url)
+    yield ServiceContext(session_factory(engine), make_settings(database_url))
+    await engine.dispose()

@@ -188,6 +188,21 @@ def cmd_quote(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_with_context(settings, work))
 
 
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.server import serve
+
+    socket = args.socket or (settings.slack_app_token is not None and not args.http)
+    if settings.slack_bot_token is None:
+        raise UsageError("serve needs SLACK_BOT_TOKEN (the app's xoxb- token)")
+    if socket and settings.slack_app_token is None:
+        raise UsageError("--socket needs SLACK_APP_TOKEN (an xapp- token with connections:write)")
+    if not socket and settings.slack_signing_secret is None:
+        raise UsageError("HTTP mode needs SLACK_SIGNING_SECRET to verify Slack's requests")
+    port = args.port or settings.port
+    asyncio.run(serve(settings, socket=socket, host=args.host, port=port))
+    return EXIT_OK
+
+
 def build_parser() -> Parser:
     parser = Parser(
         prog="licensebot",
@@ -195,6 +210,24 @@ def build_parser() -> Parser:
         "or a .env file (DATABASE_URL, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, …).",
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the bot (Socket Mode when SLACK_APP_TOKEN is set, else HTTP)",
+        description="Run the bot. Migrates the database first. HTTP mode serves "
+        "POST /slack/events and GET /healthz.",
+    )
+    mode = serve.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--http", action="store_true", help="HTTP mode even if SLACK_APP_TOKEN is set"
+    )
+    mode.add_argument("--socket", action="store_true", help="Socket Mode (needs SLACK_APP_TOKEN)")
+    serve.add_argument("--port", type=int, help="HTTP port (default: PORT or 3000)")
+    serve.add_argument("--host", default="0.0.0.0", help="HTTP address to bind (default: 0.0.0.0)")
+    serve.add_argument(
+        "--no-scheduler", action="store_true", help="don't run the scheduled jobs in this process"
+    )
+    serve.set_defaults(handler=cmd_serve)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=Parser)

@@ -143,8 +143,7 @@ def decide_add(
         )
     if not capacity.allowed:
         return capacity
-    if terms.plan is PlanId.ENTERPRISE and requested > capacity.max_addable:
-        # The per-order cap never binds here: the enterprise room is at most 5.
+    if terms.plan is PlanId.ENTERPRISE and terms.licenses + requested > ENTERPRISE_SELF_SERVE_LIMIT:
         return Decision(
             False, capacity.max_addable, Route.SALES, _enterprise_limit_reason(contacts)
         )

@@ -206,3 +206,14 @@ async def _place_order_once(
         )
         await session.flush()
         return Receipt.of(order)
+
+
+async def recent_orders(ctx: ServiceContext, account_id: str, limit: int = 5) -> list[Receipt]:
+    async with ctx.sessions() as session, session.begin():
+        rows = await session.scalars(
+            select(Order)
+            .where(Order.account_id == account_id)
+            .order_by(Order.created_at.desc(), Order.id.desc())
+            .limit(limit)
+        )
+        return [Receipt.of(order) for order in rows]

@@ -7,7 +7,12 @@ from datetime import datetime
 
 from bot.domain.policy import Contacts, Decision, decide_add
 from bot.domain.pricing import AccountTerms, Quote, build_quote
-from bot.services.accounts import contacts_of, load_account, terms_of
+from bot.services.accounts import (
+    AccountOverview,
+    contacts_of,
+    load_account,
+    overview_of,
+)
 from bot.services.context import ServiceContext
 
 
@@ -24,12 +29,26 @@ class QuoteOutcome:
 async def quote(
     ctx: ServiceContext, account_id: str, add: object, at: datetime | None = None
 ) -> QuoteOutcome:
+    return (await preview(ctx, account_id, add, at)).outcome
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the add-licenses modal shows for a number: the account, and a quote or why not."""
+
+    overview: AccountOverview
+    outcome: QuoteOutcome
+
+
+async def preview(
+    ctx: ServiceContext, account_id: str, add: object, at: datetime | None = None
+) -> Preview:
+    now = at or ctx.clock()
     async with ctx.sessions() as session, session.begin():
         account = await load_account(session, account_id)
-        terms = terms_of(account)
+        overview = overview_of(account, ctx.settings, now)
         contacts = contacts_of(account, ctx.settings)
+    terms = overview.terms
     decision = decide_add(terms, add, contacts, ctx.settings.max_licenses_per_order)
-    if not decision.allowed:
-        return QuoteOutcome(decision, None, terms, contacts)
-    assert isinstance(add, int)
-    return QuoteOutcome(decision, build_quote(terms, add, at or ctx.clock()), terms, contacts)
+    quote_ = build_quote(terms, add, now) if decision.allowed and isinstance(add, int) else None
+    return Preview(overview, QuoteOutcome(decision, quote_, terms, contacts))

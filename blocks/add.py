@@ -1,0 +1,182 @@
+"""The add-licenses modal with its live quote, and what follows Order Now."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from blocks.ids import Action, Callback
+from blocks.ids import Block as BlockId
+from blocks.metadata import AddModalState
+from blocks.surfaces import route_button
+from blocks.text import (
+    Block,
+    actions,
+    context,
+    day,
+    fields,
+    header,
+    licenses,
+    money,
+    per_period,
+    plain,
+    section,
+    title,
+)
+from bot.domain.policy import Decision
+from bot.domain.pricing import Quote
+from bot.services.accounts import AccountOverview
+from bot.services.orders import Receipt
+
+
+def count_input(max_addable: int, initial: int | None) -> Block:
+    element: dict[str, Any] = {
+        "type": "number_input",
+        "action_id": Action.ADD_COUNT,
+        "is_decimal_allowed": False,
+        "min_value": "1",
+        "placeholder": plain("How many licenses?"),
+        # Every keystroke is sent to the bot so the quote follows the typing.
+        "dispatch_action_config": {"trigger_actions_on": ["on_character_entered"]},
+    }
+    if max_addable >= 1:
+        element["max_value"] = str(max_addable)
+    if initial is not None and initial >= 1:
+        element["initial_value"] = str(initial)
+    return {
+        "type": "input",
+        "block_id": BlockId.ADD_COUNT,
+        "dispatch_action": True,
+        "label": plain("Licenses to add"),
+        "hint": plain(f"You can add up to {max_addable:,} now."),
+        "element": element,
+    }
+
+
+def quote_lines(quote: Quote, view: AccountOverview) -> Block:
+    currency, per = quote.currency, per_period(view.terms.interval)
+    unit = money(quote.unit_price_minor, currency)
+    block = fields(
+        [
+            (
+                "Total Licenses",
+                f"{quote.total_licenses:,} ({quote.current_licenses:,} + {quote.added:,})",
+            ),
+            (
+                "Total Due Today",
+                f"{money(quote.due_today_minor, currency)}\n"
+                f"{quote.added:,} × {unit}, prorated to {day(quote.period.end)}",
+            ),
+            (
+                "Price Details",
+                f"{money(quote.next_cycle_minor, currency)} per {per} from "
+                f"{day(quote.period.end)}\n{quote.total_licenses:,} × {unit}",
+            ),
+        ]
+    )
+    block["block_id"] = BlockId.QUOTE
+    return block
+
+
+def problem_lines(problem: Decision | str, account_id: str, wanted: int | None) -> list[Block]:
+    """An inline explanation in place of the quote, with the route when there is one."""
+    if isinstance(problem, str):
+        return [section(f":warning: {problem}", block_id=BlockId.QUOTE)]
+    blocks = [section(f":warning: {problem.reason}", block_id=BlockId.QUOTE)]
+    if problem.route is not None:
+        blocks.append(
+            actions([route_button(problem, account_id, wanted)], block_id=BlockId.ROUTE_ACTIONS)
+        )
+    return blocks
+
+
+def build_add_modal(
+    view: AccountOverview,
+    state: AddModalState,
+    *,
+    quote: Quote | None = None,
+    problem: Decision | str | None = None,
+    initial: int | None = None,
+    notice: str | None = None,
+) -> dict[str, Any]:
+    terms = view.terms
+    blocks: list[Block] = [
+        context(
+            f"*{view.name}* · {view.plan_name}, billed {terms.interval.value} · "
+            f"{licenses(terms.licenses)} at {money(terms.unit_price_minor, terms.currency)} "
+            f"per {per_period(terms.interval)}"
+        ),
+    ]
+    if notice:
+        blocks.append(section(f":bell: *{notice}*"))
+    blocks.append(count_input(view.capacity.max_addable, initial))
+    if problem is not None:
+        wanted = quote.added if quote else initial
+        blocks += problem_lines(problem, view.account_id, wanted)
+    elif quote is not None:
+        blocks.append(quote_lines(quote, view))
+    else:
+        blocks.append(
+            section("Enter a number to see the price.", block_id=BlockId.QUOTE),
+        )
+    blocks.append(
+        context(
+            f"Charged today: the added licenses, prorated to the end of the current period "
+            f"({day(view.period.end)}). Prices in {terms.currency}."
+        )
+    )
+    return {
+        "type": "modal",
+        "callback_id": Callback.ADD,
+        "title": title("Add licenses"),
+        "submit": plain("Order Now"),
+        "close": plain("Cancel"),
+        "private_metadata": state.model_dump_json(),
+        "blocks": blocks,
+    }
+
+
+def build_placing_modal(quote: Quote | None, added: int) -> dict[str, Any]:
+    amount = f" for {money(quote.due_today_minor, quote.currency)}" if quote else ""
+    return {
+        "type": "modal",
+        "callback_id": Callback.INFO,
+        "title": title("Add licenses"),
+        "close": plain("Close"),
+        "blocks": [
+            section(f":hourglass_flowing_sand: Placing your order: {licenses(added)}{amount}…"),
+            context("You can close this window; the receipt also comes as a direct message."),
+        ],
+    }
+
+
+def receipt_blocks(receipt: Receipt, interval_word: str) -> list[Block]:
+    currency = receipt.currency
+    return [
+        header(f"You added {licenses(receipt.added)}"),
+        fields(
+            [
+                ("Licenses", f"{receipt.licenses_before:,} → {receipt.licenses_after:,}"),
+                ("Charged today", money(receipt.charged_minor, currency)),
+                (
+                    "Next billing cycle",
+                    f"{money(receipt.next_cycle_minor, currency)} per {interval_word} "
+                    f"from {day(receipt.period_end)}",
+                ),
+                ("Order reference", f"`{receipt.reference}`"),
+            ]
+        ),
+        context(f"Ordered by <@{receipt.ordered_by}> on {day(receipt.placed_at)}."),
+    ]
+
+
+def build_receipt_modal(receipt: Receipt, interval_word: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": Callback.INFO,
+        "title": title("Order placed"),
+        "close": plain("Done"),
+        "blocks": [
+            *receipt_blocks(receipt, interval_word),
+            context(":white_check_mark: A copy of this receipt is in your direct messages."),
+        ],
+    }

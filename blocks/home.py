@@ -1,0 +1,48 @@
+"""App Home: the plan at a glance, the same buttons as the modal, the last orders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from blocks.ids import Action
+from blocks.ids import Block as BlockId
+from blocks.metadata import AdminRequest
+from blocks.surfaces import plan_buttons, plan_fields
+from blocks.text import Block, actions, button, context, day, divider, header, money, section
+from bot.services.accounts import AccountOverview
+from bot.services.orders import Receipt
+
+RECENT_ORDERS = 5
+
+
+def order_line(order: Receipt) -> str:
+    return (
+        f"`{order.reference}` · {day(order.placed_at)} · +{order.added:,} "
+        f"({order.licenses_before:,} → {order.licenses_after:,}) · "
+        f"{money(order.charged_minor, order.currency)} · <@{order.ordered_by}>"
+    )
+
+
+def build_home(view: AccountOverview, orders: list[Receipt]) -> dict[str, Any]:
+    blocks: list[Block] = [
+        header(f"{view.name} licenses"),
+        plan_fields(view),
+        actions(plan_buttons(view), block_id=BlockId.HOME_ACTIONS),
+    ]
+    if not view.capacity.allowed:
+        blocks.append(context(f":information_source: {view.capacity.reason}"))
+    blocks += [divider(), section("*Recent orders*")]
+    if orders:
+        blocks += [section(order_line(order)) for order in orders[:RECENT_ORDERS]]
+    else:
+        blocks.append(context("No orders yet. Type `/licenses add` to add licenses."))
+    return {"type": "home", "blocks": blocks}
+
+
+def build_home_message(text: str, account_id: str | None = None) -> dict[str, Any]:
+    """Home for people who can't manage licenses: why, and what they can do."""
+    blocks: list[Block] = [header("Licenses"), section(text)]
+    if account_id:
+        value = AdminRequest(account_id=account_id).model_dump_json()
+        blocks.append(actions([button("Ask an admin", Action.ASK_ADMINS, value)]))
+    return {"type": "home", "blocks": blocks}

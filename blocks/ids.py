@@ -1,0 +1,30 @@
+"""Every callback_id, block_id and action_id, shared by the builders and the handlers."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Callback(StrEnum):
+    PLAN = "plan_modal"
+    ADD = "add_licenses"
+    INFO = "info_modal"
+
+
+class Block(StrEnum):
+    ADD_COUNT = "add_count"
+    QUOTE = "quote"
+    PLAN_ACTIONS = "plan_actions"
+    HOME_ACTIONS = "home_actions"
+    ROUTE_ACTIONS = "route_actions"
+
+
+class Action(StrEnum):
+    ADD_COUNT = "add_count_input"
+    OPEN_ADD = "open_add"
+    REQUEST_REMOVAL = "request_removal"
+    CONTACT_SUPPORT = "contact_support"
+    ASK_CSM = "ask_csm"
+    CONTACT_SALES = "contact_sales"
+    ASK_ADMINS = "ask_admins"
+    OPEN_LINK = "open_link"

@@ -1,0 +1,78 @@
+"""Messages: ephemeral answers, DMs and the posts to the CSM channel."""
+
+from __future__ import annotations
+
+from blocks.ids import Action
+from blocks.metadata import AdminRequest
+from blocks.text import Block, actions, button, context, section
+
+HELP_TEXT = (
+    "*/licenses* manages your company's licenses:\n"
+    "• `/licenses` or `/licenses plan`: your plan, licenses and price\n"
+    "• `/licenses add [N]`: add licenses, with the price before you order\n"
+    "• `/licenses remove [N]`: ask your Customer Success Manager to remove licenses\n"
+    "• `/licenses help`: this help"
+)
+
+REMOVAL_TEXT = (
+    "Removing licenses is never self-serve: your Customer Success Manager reviews each "
+    "request. Use *Request removal* in `/licenses` to ask."
+)
+
+
+def help_blocks(intro: str | None = None) -> list[Block]:
+    blocks = [section(f"{intro}\n\n{HELP_TEXT}" if intro else HELP_TEXT)]
+    return blocks
+
+
+def mention_list(identifiers: list[str]) -> str:
+    """Slack user IDs become mentions; emails stay as written."""
+    names = [f"<@{who}>" if "@" not in who else who for who in identifiers]
+    return ", ".join(names) if names else "nobody yet"
+
+
+def not_admin_blocks(account_name: str, account_id: str, admins: list[str]) -> list[Block]:
+    value = AdminRequest(account_id=account_id).model_dump_json()
+    return [
+        section(
+            f"Only license admins of *{account_name}* can change licenses. "
+            f"Admins: {mention_list(admins)}."
+        ),
+        actions([button("Ask an admin", Action.ASK_ADMINS, value, style="primary")]),
+    ]
+
+
+def not_linked_text(team_id: str, support: str | None) -> str:
+    where = f" at {support}" if support else ""
+    return (
+        f"This Slack workspace (`{team_id}`) is not linked to a licensing account yet. "
+        f"Ask your vendor's support{where} to link it; give them the workspace ID `{team_id}`."
+    )
+
+
+def admin_request_blocks(requester: str, account_name: str, wanted: int | None) -> list[Block]:
+    what = f"{wanted:,} more licenses" if wanted else "more licenses"
+    return [
+        section(f"<@{requester}> asks for {what} for *{account_name}*."),
+        context("You are a license admin. Type `/licenses add` to add them."),
+    ]
+
+
+def route_request_blocks(
+    requester: str,
+    account_name: str,
+    plan_name: str,
+    licenses: int,
+    wanted: int | None,
+    csm_user_id: str | None,
+    reason: str,
+) -> list[Block]:
+    what = f"{wanted:,} more licenses" if wanted else "more licenses"
+    to = f"<@{csm_user_id}>" if csm_user_id else "CSM team"
+    return [
+        section(
+            f":inbox_tray: {to}: <@{requester}> of *{account_name}* ({plan_name}, "
+            f"{licenses:,} licenses) asks for {what}."
+        ),
+        context(f"Not self-serve: {reason}"),
+    ]

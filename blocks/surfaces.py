@@ -1,0 +1,54 @@
+"""Pieces that the plan modal, the add modal and App Home share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from blocks.ids import Action
+from blocks.metadata import RouteRequest
+from blocks.text import Block, button, day, fields, money, per_period
+from bot.domain.policy import Decision, Route
+from bot.services.accounts import AccountOverview
+
+
+def plan_fields(view: AccountOverview) -> Block:
+    terms = view.terms
+    csm = view.csm_name or view.csm_email or "Not assigned"
+    if view.csm_slack_user_id:
+        csm = f"<@{view.csm_slack_user_id}>"
+    return fields(
+        [
+            ("Plan", view.plan_name),
+            ("Billing", terms.interval.value.capitalize()),
+            ("Licenses", f"{terms.licenses:,}"),
+            (
+                "Price per additional license",
+                f"{money(terms.unit_price_minor, terms.currency)} per {per_period(terms.interval)}",
+            ),
+            ("Current period", f"{day(view.period.start)} – {day(view.period.end)}"),
+            ("Renews", f"{day(view.period.end)} at {money(view.next_cycle_minor, terms.currency)}"),
+            ("Customer Success Manager", csm),
+        ]
+    )
+
+
+def route_button(decision: Decision, account_id: str, wanted: int | None = None) -> dict[str, Any]:
+    """The button that turns a refusal into a request to the right person."""
+    value = RouteRequest(account_id=account_id, wanted=wanted).model_dump_json()
+    if decision.route is Route.SALES:
+        return button("Contact Sales", Action.CONTACT_SALES, value, style="primary")
+    return button("Ask my CSM", Action.ASK_CSM, value, style="primary")
+
+
+def plan_buttons(view: AccountOverview) -> list[dict[str, Any]]:
+    """Add licenses when the rules allow it, else the route they give; then the rest."""
+    value = RouteRequest(account_id=view.account_id).model_dump_json()
+    if view.capacity.allowed:
+        first = button("Add licenses", Action.OPEN_ADD, value, style="primary")
+    else:
+        first = route_button(view.capacity, view.account_id)
+    return [
+        first,
+        button("Request removal", Action.REQUEST_REMOVAL, value),
+        button("Contact support", Action.CONTACT_SUPPORT, value),
+    ]

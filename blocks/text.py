@@ -1,0 +1,96 @@
+"""Small Block Kit helpers and the formatting every surface shares."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from babel.dates import format_date
+
+from bot.domain.money import format_money
+from bot.domain.plans import BillingInterval
+
+Block = dict[str, Any]
+
+# Slack's limits that the schema states but cannot enforce everywhere.
+MAX_SECTION_TEXT = 3000
+MAX_PLAIN_TEXT_TITLE = 24
+
+
+def plain(text: str, emoji: bool = True) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": emoji}
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text[:MAX_SECTION_TEXT]}
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": plain(text[:150])}
+
+
+def section(text: str, block_id: str | None = None) -> Block:
+    block: Block = {"type": "section", "text": mrkdwn(text)}
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def fields(pairs: list[tuple[str, str]]) -> Block:
+    """A two-column section: at most 10 fields, each "*label*\\nvalue"."""
+    return {
+        "type": "section",
+        "fields": [mrkdwn(f"*{label}*\n{value}") for label, value in pairs[:10]],
+    }
+
+
+def context(text: str) -> Block:
+    return {"type": "context", "elements": [mrkdwn(text)]}
+
+
+def divider() -> Block:
+    return {"type": "divider"}
+
+
+def button(
+    text: str,
+    action_id: str,
+    value: str | None = None,
+    style: str | None = None,
+    url: str | None = None,
+) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "button", "text": plain(text), "action_id": action_id}
+    if value is not None:
+        element["value"] = value[:2000]
+    if style:
+        element["style"] = style
+    if url:
+        element["url"] = url
+    return element
+
+
+def actions(elements: list[dict[str, Any]], block_id: str | None = None) -> Block:
+    block: Block = {"type": "actions", "elements": elements[:25]}
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def title(text: str) -> dict[str, Any]:
+    return plain(text[:MAX_PLAIN_TEXT_TITLE])
+
+
+def money(minor: int, currency: str) -> str:
+    return format_money(minor, currency)
+
+
+def day(moment: datetime) -> str:
+    return str(format_date(moment.date(), format="medium", locale="en_US"))
+
+
+def per_period(interval: BillingInterval) -> str:
+    return "month" if interval is BillingInterval.MONTHLY else "year"
+
+
+def licenses(count: int) -> str:
+    return f"{count:,} license" + ("" if count == 1 else "s")

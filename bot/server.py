@@ -1,0 +1,101 @@
+"""Running the bot: HTTP (aiohttp, POST /slack/events, GET /healthz) or Socket Mode."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.app import build_app
+from bot.config import Settings
+from bot.db import create_engine, session_factory, upgrade
+from bot.services.context import ServiceContext
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    services: ServiceContext
+    app: AsyncApp
+
+
+@asynccontextmanager
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """Migrated database, services and the Bolt app; disposed on exit."""
+    await asyncio.to_thread(upgrade, settings.database_url)
+    engine = create_engine(settings.database_url)
+    services = ServiceContext(session_factory(engine), settings)
+    try:
+        yield Runtime(settings, engine, services, build_app(settings, services))
+    finally:
+        await engine.dispose()
+
+
+def build_web_app(rt: Runtime) -> web.Application:
+    async def slack_events(request: web.Request) -> web.Response:
+        bolt_request = await to_bolt_request(request)
+        bolt_response = await rt.app.async_dispatch(bolt_request)
+        return await to_aiohttp_response(bolt_response)
+
+    async def healthz(_: web.Request) -> web.Response:
+        try:
+            async with rt.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as exc:
+            log.warning("health check: database unavailable: %s", exc)
+            return web.json_response({"ok": False, "database": "unavailable"}, status=503)
+        return web.json_response({"ok": True})
+
+    web_app = web.Application()
+    web_app.router.add_post("/slack/events", slack_events)
+    web_app.router.add_get("/healthz", healthz)
+    return web_app
+
+
+async def start_http(rt: Runtime, host: str, port: int) -> web.AppRunner:
+    runner = web.AppRunner(build_web_app(rt), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
+
+
+async def wait_for_stop() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def serve(settings: Settings, *, socket: bool, host: str, port: int) -> None:
+    async with runtime(settings) as rt:
+        if socket:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            assert settings.slack_app_token is not None
+            handler = AsyncSocketModeHandler(rt.app, settings.slack_app_token.get_secret_value())
+            await handler.connect_async()  # type: ignore[no-untyped-call]
+            print("licensebot is connected to Slack (Socket Mode). Ctrl-C stops it.", flush=True)
+            try:
+                await wait_for_stop()
+            finally:
+                await handler.close_async()  # type: ignore[no-untyped-call]
+            return
+        runner = await start_http(rt, host, port)
+        print(f"licensebot is listening on http://{host}:{port}/slack/events", flush=True)
+        try:
+            await wait_for_stop()
+        finally:
+            await runner.cleanup()

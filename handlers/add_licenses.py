@@ -1,0 +1,171 @@
+"""Adding licenses: open the modal, keep its quote live, and place the order exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from blocks.add import build_add_modal, build_placing_modal, build_receipt_modal, receipt_blocks
+from blocks.ids import Action, Block, Callback
+from blocks.metadata import AddModalState
+from blocks.plan import build_info_modal
+from blocks.text import licenses, money, per_period
+from bot.deps import AppDeps, deps_of
+from bot.services.errors import QuoteNotHonoured, ServiceError
+from bot.services.orders import AdminIdentity, Receipt, place_order
+from bot.services.quotes import Preview, preview
+from handlers.add_modal import modal_for_preview, new_add_state, read_count
+from handlers.common import access_of, publish_home, send_dm, show_modal, user_of
+
+log = logging.getLogger(__name__)
+
+# The ack's "placing" view travels back in the HTTP response; a receipt sent sooner
+# could reach Slack first and then be covered by it.
+ACK_SETTLE_SECONDS = 0.3
+
+
+async def on_open_add(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    access = await access_of(deps, body)
+    if access.overview is None or not access.is_admin:
+        await show_modal(
+            client,
+            body,
+            build_info_modal("Add licenses", "Only license admins can add licenses."),
+        )
+        return
+    state = new_add_state(access.overview.account_id)
+    await show_modal(client, body, build_add_modal(access.overview, state))
+
+
+async def on_count_changed(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    context: dict[str, Any],
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    view = body["view"]
+    state = AddModalState.model_validate_json(view["private_metadata"])
+    count = read_count(action.get("value"))
+    seen = await preview(deps.services, state.account_id, count)
+    new_view = modal_for_preview(seen, state, count)
+    try:
+        await client.views_update(view_id=view["id"], hash=view["hash"], view=new_view)
+    except SlackApiError as exc:
+        # A newer keystroke already changed the view; its own update follows.
+        if exc.response.get("error") != "hash_conflict":
+            raise
+
+
+async def on_order_now(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    context: dict[str, Any],
+) -> None:
+    deps = deps_of(context)
+    state = AddModalState.model_validate_json(view["private_metadata"])
+    field = view["state"]["values"].get(Block.ADD_COUNT, {}).get(Action.ADD_COUNT, {})
+    count = read_count(field.get("value"))
+    if isinstance(count, str):
+        await ack(response_action="errors", errors={Block.ADD_COUNT: count})
+        return
+    seen = await preview(deps.services, state.account_id, count)
+    decision = seen.outcome.decision
+    if decision.is_input_error:
+        await ack(response_action="errors", errors={Block.ADD_COUNT: decision.reason})
+        return
+    if not decision.allowed:
+        await ack(response_action="update", view=modal_for_preview(seen, state, count))
+        return
+    if state.quote is None or state.quote.added != count:
+        # Nobody is charged a price they have not seen: show it and ask again.
+        await ack(
+            response_action="update",
+            view=modal_for_preview(
+                seen,
+                state,
+                count,
+                notice=f"Here is the price for {licenses(count)}. Press Order Now to confirm.",
+            ),
+        )
+        return
+    shown = state.quote.to_quote()
+    await ack(response_action="update", view=build_placing_modal(shown, count))
+    started = time.monotonic()
+
+    user_id = user_of(body)
+    access = await access_of(deps, body)
+    identity = access.identity or AdminIdentity(user_id)
+    try:
+        receipt = await place_order(
+            deps.services,
+            state.account_id,
+            identity,
+            count,
+            state.idempotency_key,
+            shown,
+        )
+    except QuoteNotHonoured as stale:
+        again = modal_for_preview(
+            await preview(deps.services, state.account_id, count),
+            state,
+            count,
+            notice=f"{stale} Check it and press Order Now again.",
+        )
+        await _settle(started)
+        await client.views_update(view_id=view["id"], view=again)
+        return
+    except ServiceError as refused:
+        await _settle(started)
+        await client.views_update(
+            view_id=view["id"], view=build_info_modal("Add licenses", f":warning: {refused}")
+        )
+        return
+    await _settle(started)
+    await _deliver_receipt(client, deps, body, view["id"], receipt, seen)
+
+
+async def _settle(started: float) -> None:
+    left = ACK_SETTLE_SECONDS - (time.monotonic() - started)
+    if left > 0:
+        await asyncio.sleep(left)
+
+
+async def _deliver_receipt(
+    client: AsyncWebClient,
+    deps: AppDeps,
+    body: dict[str, Any],
+    view_id: str,
+    receipt: Receipt,
+    seen: Preview,
+) -> None:
+    interval = per_period(seen.overview.terms.interval)
+    await client.views_update(view_id=view_id, view=build_receipt_modal(receipt, interval))
+    text = (
+        f"You added {licenses(receipt.added)} ({receipt.licenses_before} → "
+        f"{receipt.licenses_after}); charged {money(receipt.charged_minor, receipt.currency)}. "
+        f"Order {receipt.reference}."
+    )
+    await send_dm(client, receipt.ordered_by, text, receipt_blocks(receipt, interval))
+    await publish_home(client, deps, await access_of(deps, body))
+
+
+def register(app: AsyncApp) -> None:
+    app.action(Action.OPEN_ADD)(on_open_add)
+    app.action(Action.ADD_COUNT)(on_count_changed)
+    app.view(Callback.ADD)(on_order_now)

@@ -7,10 +7,12 @@ from typing import Any
 from blocks.ids import Action
 from blocks.ids import Block as BlockId
 from blocks.metadata import AdminRequest
+from blocks.removal import removal_home_line
 from blocks.surfaces import plan_buttons, plan_fields
 from blocks.text import Block, actions, button, context, day, divider, header, money, section
 from bot.services.accounts import AccountOverview
 from bot.services.orders import Receipt
+from bot.services.removals import RemovalView
 
 RECENT_ORDERS = 5
 
@@ -23,7 +25,9 @@ def order_line(order: Receipt) -> str:
     )
 
 
-def build_home(view: AccountOverview, orders: list[Receipt]) -> dict[str, Any]:
+def build_home(
+    view: AccountOverview, orders: list[Receipt], removals: list[RemovalView]
+) -> dict[str, Any]:
     blocks: list[Block] = [
         header(f"{view.name} licenses"),
         plan_fields(view),
@@ -36,6 +40,11 @@ def build_home(view: AccountOverview, orders: list[Receipt]) -> dict[str, Any]:
         blocks += [section(order_line(order)) for order in orders[:RECENT_ORDERS]]
     else:
         blocks.append(context("No orders yet. Type `/licenses add` to add licenses."))
+    blocks += [divider(), section("*Removal requests*")]
+    if removals:
+        blocks += [section(removal_home_line(removal)) for removal in removals[:RECENT_ORDERS]]
+    else:
+        blocks.append(context("No removal requests."))
     return {"type": "home", "blocks": blocks}
 
 

@@ -28,3 +28,26 @@ class Action(StrEnum):
     CONTACT_SALES = "contact_sales"
     ASK_ADMINS = "ask_admins"
     OPEN_LINK = "open_link"
+
+
+class RemovalCallback(StrEnum):
+    REQUEST = "removal_request"
+    DECISION = "removal_decision"
+
+
+class RemovalBlock(StrEnum):
+    COUNT = "removal_count"
+    REASON = "removal_reason"
+    TIMING = "removal_timing"
+    EFFECTIVE = "removal_effective"
+    NOTE = "removal_note"
+    DECISION = "removal_decision"
+
+
+class RemovalAction(StrEnum):
+    COUNT = "removal_count_input"
+    REASON = "removal_reason_input"
+    TIMING = "removal_timing_input"
+    EFFECTIVE = "removal_effective_input"
+    NOTE = "removal_note_input"
+    DECIDE = "removal_decide"

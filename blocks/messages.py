@@ -14,11 +14,6 @@ HELP_TEXT = (
     "• `/licenses help`: this help"
 )
 
-REMOVAL_TEXT = (
-    "Removing licenses is never self-serve: your Customer Success Manager reviews each "
-    "request. Use *Request removal* in `/licenses` to ask."
-)
-
 
 def help_blocks(intro: str | None = None) -> list[Block]:
     blocks = [section(f"{intro}\n\n{HELP_TEXT}" if intro else HELP_TEXT)]

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from bot.domain.periods import BillingPeriod
 from bot.domain.pricing import Quote
+from bot.domain.removal import Verdict
 
 
 class ShownQuote(BaseModel):
@@ -81,3 +82,15 @@ class AdminRequest(BaseModel):
 
     account_id: str
     wanted: int | None = None
+
+
+class RemovalModalState(BaseModel):
+    account_id: str
+
+
+class DecisionRequest(BaseModel):
+    """Value of Approve / Deny, and private_metadata of the decision modal."""
+
+    request_id: int
+    verdict: Verdict
+    channel_id: str | None = None

@@ -11,10 +11,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.deps import AppDeps
+from bot.effects import Effects
 from bot.integrations.slack_directory import Directory, SlackDirectory
+from bot.integrations.tickets import BuiltinTickets, TicketProvider
+from bot.integrations.zendesk import zendesk_from_settings
 from bot.services.context import ServiceContext
 from bot.services.errors import ServiceError
-from handlers import add_licenses, home, licenses_command, plan_actions
+from handlers import add_licenses, home, licenses_command, plan_actions, removal
+from handlers.common import refresh_home
 
 log = logging.getLogger(__name__)
 
@@ -24,25 +28,37 @@ SOMETHING_WENT_WRONG = (
 )
 
 
-def build_app(
+def ticket_provider(settings: Settings, services: ServiceContext) -> TicketProvider:
+    """Zendesk when its three settings are present, else the built-in tickets."""
+    return zendesk_from_settings(settings) or BuiltinTickets(services.sessions)
+
+
+def build_deps(
     settings: Settings,
     services: ServiceContext,
     *,
     client: AsyncWebClient | None = None,
     directory: Directory | None = None,
-) -> AsyncApp:
+    tickets: TicketProvider | None = None,
+) -> AppDeps:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    secret = (
-        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-    )
     client = client or AsyncWebClient(token=token, base_url=settings.slack_api_url)
+    effects = Effects(services, client, tickets or ticket_provider(settings, services))
+    deps = AppDeps(services, directory or SlackDirectory(client), settings, effects, client)
+    effects.publish_home = lambda team_id, user_id: refresh_home(client, deps, team_id, user_id)
+    return deps
+
+
+def build_app(deps: AppDeps, *, socket_mode: bool = False) -> AsyncApp:
+    secret = deps.settings.slack_signing_secret
+    if not socket_mode and secret is None:
+        raise ValueError("HTTP mode needs SLACK_SIGNING_SECRET to verify Slack's requests")
     app = AsyncApp(
-        client=client,
-        signing_secret=secret,
-        # Socket Mode has no signatures; HTTP mode always verifies them.
-        request_verification_enabled=secret is not None,
+        client=deps.client,
+        signing_secret=secret.get_secret_value() if secret else "",
+        # Socket Mode has no signatures to check; HTTP mode always checks them.
+        request_verification_enabled=not socket_mode,
     )
-    deps = AppDeps(services, directory or SlackDirectory(client), settings)
 
     @app.middleware
     async def inject_deps(context: dict[str, Any], next: Callable[[], Awaitable[None]]) -> None:
@@ -66,6 +82,6 @@ def build_app(
         except Exception:
             log.exception("could not tell %s about an error", user)
 
-    for module in (licenses_command, add_licenses, plan_actions, home):
+    for module in (licenses_command, add_licenses, plan_actions, removal, home):
         module.register(app)
     return app

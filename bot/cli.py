@@ -199,7 +199,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if not socket and settings.slack_signing_secret is None:
         raise UsageError("HTTP mode needs SLACK_SIGNING_SECRET to verify Slack's requests")
     port = args.port or settings.port
-    asyncio.run(serve(settings, socket=socket, host=args.host, port=port))
+    asyncio.run(
+        serve(settings, socket=socket, host=args.host, port=port, scheduler=not args.no_scheduler)
+    )
+    return EXIT_OK
+
+
+def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.server import run_scheduler
+
+    if settings.slack_bot_token is None:
+        raise UsageError("the scheduler posts to Slack: it needs SLACK_BOT_TOKEN")
+    asyncio.run(run_scheduler(settings))
     return EXIT_OK
 
 
@@ -228,6 +239,15 @@ def build_parser() -> Parser:
         "--no-scheduler", action="store_true", help="don't run the scheduled jobs in this process"
     )
     serve.set_defaults(handler=cmd_serve)
+
+    scheduler = commands.add_parser(
+        "scheduler",
+        help="run the scheduled jobs alone (removals, reminders, retries)",
+        description="Run only the scheduled jobs: apply approved removals on their date, "
+        "remind CSMs of pending requests, retry Slack and ticket work that failed. Use it "
+        "with `serve --no-scheduler` when several web instances run.",
+    )
+    scheduler.set_defaults(handler=cmd_scheduler)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=Parser)

@@ -15,9 +15,11 @@ from slack_bolt.async_app import AsyncApp
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import build_app
+from bot.app import build_app, build_deps
 from bot.config import Settings
 from bot.db import create_engine, session_factory, upgrade
+from bot.deps import AppDeps
+from bot.scheduler import build_scheduler
 from bot.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -28,18 +30,21 @@ class Runtime:
     settings: Settings
     engine: AsyncEngine
     services: ServiceContext
+    deps: AppDeps
     app: AsyncApp
 
 
 @asynccontextmanager
-async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+async def runtime(settings: Settings, *, socket_mode: bool = False) -> AsyncIterator[Runtime]:
     """Migrated database, services and the Bolt app; disposed on exit."""
     await asyncio.to_thread(upgrade, settings.database_url)
     engine = create_engine(settings.database_url)
     services = ServiceContext(session_factory(engine), settings)
+    deps = build_deps(settings, services)
     try:
-        yield Runtime(settings, engine, services, build_app(settings, services))
+        yield Runtime(settings, engine, services, deps, build_app(deps, socket_mode=socket_mode))
     finally:
+        await deps.settle()
         await engine.dispose()
 
 
@@ -79,8 +84,23 @@ async def wait_for_stop() -> None:
     await stop.wait()
 
 
-async def serve(settings: Settings, *, socket: bool, host: str, port: int) -> None:
-    async with runtime(settings) as rt:
+@asynccontextmanager
+async def scheduled(rt: Runtime, enabled: bool) -> AsyncIterator[None]:
+    if not enabled:
+        yield
+        return
+    scheduler = build_scheduler(rt.services, rt.deps.effects)
+    scheduler.start()
+    try:
+        yield
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+async def serve(
+    settings: Settings, *, socket: bool, host: str, port: int, scheduler: bool = True
+) -> None:
+    async with runtime(settings, socket_mode=socket) as rt, scheduled(rt, scheduler):
         if socket:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -99,3 +119,10 @@ async def serve(settings: Settings, *, socket: bool, host: str, port: int) -> No
             await wait_for_stop()
         finally:
             await runner.cleanup()
+
+
+async def run_scheduler(settings: Settings) -> None:
+    """The scheduled jobs alone, for deployments with several web instances."""
+    async with runtime(settings, socket_mode=True) as rt, scheduled(rt, True):
+        print("licensebot scheduler is running. Ctrl-C stops it.", flush=True)
+        await wait_for_stop()

@@ -13,6 +13,7 @@ from blocks.messages import not_linked_text
 from bot.deps import AppDeps
 from bot.services.access import Access, resolve_access
 from bot.services.orders import recent_orders
+from bot.services.removals import removals_of
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +62,16 @@ async def publish_home(client: AsyncWebClient, deps: AppDeps, access: Access) ->
             access.overview.account_id,
         )
     else:
-        orders = await recent_orders(deps.services, access.overview.account_id)
-        view = build_home(access.overview, orders)
+        account_id = access.overview.account_id
+        orders = await recent_orders(deps.services, account_id)
+        removals = await removals_of(deps.services, account_id)
+        view = build_home(access.overview, orders, removals)
     try:
         await client.views_publish(user_id=access.user_id, view=view)
     except SlackApiError as exc:
         log.warning("views.publish failed for %s: %s", access.user_id, exc.response.get("error"))
+
+
+async def refresh_home(client: AsyncWebClient, deps: AppDeps, team_id: str, user_id: str) -> None:
+    access = await resolve_access(deps.services, deps.directory, team_id, user_id)
+    await publish_home(client, deps, access)

@@ -11,8 +11,9 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.add import build_add_modal
-from blocks.messages import REMOVAL_TEXT, help_blocks, not_admin_blocks, not_linked_text
+from blocks.messages import help_blocks, not_admin_blocks, not_linked_text
 from blocks.plan import build_info_modal, build_loading_modal, build_plan_modal
+from blocks.removal import build_removal_modal
 from bot.deps import AppDeps, deps_of
 from bot.services.access import Access
 from bot.services.quotes import preview
@@ -38,7 +39,8 @@ async def modal_for(
     overview = access.overview
     assert overview is not None
     if subcommand == "remove":
-        return build_info_modal("Remove licenses", REMOVAL_TEXT)
+        count = read_count(argument) if argument else None
+        return build_removal_modal(overview, count if isinstance(count, int) else None)
     if subcommand == "plan" or not overview.capacity.allowed:
         # Not self-serve: the plan modal shows the route button instead of Add.
         return build_plan_modal(overview)

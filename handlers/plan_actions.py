@@ -11,7 +11,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.ids import Action
-from blocks.messages import REMOVAL_TEXT, admin_request_blocks, route_request_blocks
+from blocks.messages import admin_request_blocks, route_request_blocks
 from blocks.metadata import AdminRequest, RouteRequest
 from blocks.plan import build_info_modal
 from bot.deps import AppDeps, deps_of
@@ -121,13 +121,6 @@ async def on_contact_support(
     await show_modal(client, body, build_info_modal("Contact support", "\n".join(lines)))
 
 
-async def on_request_removal(
-    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
-) -> None:
-    await ack()
-    await show_modal(client, body, build_info_modal("Remove licenses", REMOVAL_TEXT))
-
-
 async def on_ask_admins(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -171,5 +164,4 @@ def register(app: AsyncApp) -> None:
     app.action(Action.ASK_CSM)(on_ask_csm)
     app.action(Action.CONTACT_SALES)(on_contact_sales)
     app.action(Action.CONTACT_SUPPORT)(on_contact_support)
-    app.action(Action.REQUEST_REMOVAL)(on_request_removal)
     app.action(Action.ASK_ADMINS)(on_ask_admins)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Protocol
 
 from slack_sdk.errors import SlackApiError
@@ -13,7 +14,15 @@ log = logging.getLogger(__name__)
 CACHE_SECONDS = 600.0
 
 
+@dataclass(frozen=True)
+class Profile:
+    name: str | None
+    email: str | None
+
+
 class Directory(Protocol):
+    async def profile(self, user_id: str) -> Profile: ...
+
     async def email_of(self, user_id: str) -> str | None: ...
 
     async def user_id_for(self, email: str) -> str | None: ...
@@ -25,40 +34,43 @@ class SlackDirectory:
     def __init__(self, client: AsyncWebClient, ttl: float = CACHE_SECONDS) -> None:
         self._client = client
         self._ttl = ttl
-        self._emails: dict[str, tuple[float, str | None]] = {}
+        self._profiles: dict[str, tuple[float, Profile]] = {}
         self._ids: dict[str, tuple[float, str | None]] = {}
 
-    def _cached(
-        self, cache: dict[str, tuple[float, str | None]], key: str
-    ) -> tuple[bool, str | None]:
-        hit = cache.get(key)
-        if hit and time.monotonic() - hit[0] < self._ttl:
-            return True, hit[1]
-        return False, None
+    def _fresh(self, stamp: float) -> bool:
+        return time.monotonic() - stamp < self._ttl
 
-    async def email_of(self, user_id: str) -> str | None:
-        found, email = self._cached(self._emails, user_id)
-        if found:
-            return email
+    async def profile(self, user_id: str) -> Profile:
+        hit = self._profiles.get(user_id)
+        if hit and self._fresh(hit[0]):
+            return hit[1]
         try:
             response = await self._client.users_info(user=user_id)
-            profile = (response.get("user") or {}).get("profile") or {}
-            email = profile.get("email")
         except SlackApiError as exc:
             log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
-            return None
-        self._emails[user_id] = (time.monotonic(), email.lower() if email else None)
-        return self._emails[user_id][1]
+            return Profile(None, None)
+        user = response.get("user") or {}
+        details = user.get("profile") or {}
+        email = details.get("email")
+        found = Profile(
+            name=details.get("real_name") or user.get("real_name") or user.get("name"),
+            email=email.lower() if email else None,
+        )
+        self._profiles[user_id] = (time.monotonic(), found)
+        return found
+
+    async def email_of(self, user_id: str) -> str | None:
+        return (await self.profile(user_id)).email
 
     async def user_id_for(self, email: str) -> str | None:
-        found, user_id = self._cached(self._ids, email)
-        if found:
-            return user_id
+        hit = self._ids.get(email)
+        if hit and self._fresh(hit[0]):
+            return hit[1]
         try:
             response = await self._client.users_lookupByEmail(email=email)
-            user_id = (response.get("user") or {}).get("id")
         except SlackApiError as exc:
             log.warning("users.lookupByEmail failed: %s", exc.response.get("error"))
             return None
+        user_id = (response.get("user") or {}).get("id")
         self._ids[email] = (time.monotonic(), user_id)
         return user_id

@@ -1,0 +1,92 @@
+"""Removal rules: never self-serve; what a request may ask, who decides, when it applies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from bot.domain.policy import Contacts, Decision, decide_remove
+from bot.domain.pricing import AccountTerms
+
+MAX_REASON_LENGTH = 1000
+MAX_REMINDERS = 3
+REMINDER_REPEAT = timedelta(days=1)
+
+
+class Timing(StrEnum):
+    RENEWAL = "renewal"
+    ASAP = "asap"
+
+    @property
+    def label(self) -> str:
+        return "At the next renewal" if self is Timing.RENEWAL else "As soon as possible"
+
+
+class RemovalStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    APPLIED = "applied"
+
+
+class Verdict(StrEnum):
+    APPROVE = "approve"
+    DENY = "deny"
+
+    @property
+    def status(self) -> RemovalStatus:
+        return RemovalStatus.APPROVED if self is Verdict.APPROVE else RemovalStatus.DENIED
+
+
+def check_request(
+    terms: AccountTerms, requested: object, open_removals: Iterable[int], contacts: Contacts
+) -> Decision:
+    """A request is valid when it, with the requests still open, leaves at least 1 license."""
+    decision = decide_remove(terms, requested, contacts)
+    if decision.is_input_error:
+        return decision
+    assert isinstance(requested, int)
+    already = sum(open_removals)
+    if already and terms.licenses - already - requested < 1:
+        return Decision(
+            False,
+            0,
+            None,
+            f"Requests already open would remove {already} of {terms.licenses} licenses; "
+            f"with this one the account would keep fewer than 1. "
+            f"At most {max(terms.licenses - already - 1, 0)} more can be requested.",
+        )
+    return decision
+
+
+def check_reason(reason: str | None) -> str | None:
+    """The problem with a reason, or None when it is fine."""
+    text = (reason or "").strip()
+    if not text:
+        return "Tell your CSM why you want to remove licenses."
+    if len(text) > MAX_REASON_LENGTH:
+        return f"Keep the reason under {MAX_REASON_LENGTH} characters (it has {len(text)})."
+    return None
+
+
+def requested_effective_at(terms: AccountTerms, timing: Timing, now: datetime) -> datetime:
+    """Renewal: the end of the current period. As soon as possible: now."""
+    return terms.period_at(now).end if timing is Timing.RENEWAL else now
+
+
+def may_decide(user_id: str, csm_user_ids: Iterable[str], account_csm: str | None) -> bool:
+    return user_id in set(csm_user_ids) or (account_csm is not None and user_id == account_csm)
+
+
+def reminder_due(
+    requested_at: datetime,
+    reminders_sent: int,
+    last_reminder_at: datetime | None,
+    now: datetime,
+    after: timedelta,
+) -> bool:
+    """First after `after`, then daily, at most MAX_REMINDERS times."""
+    if reminders_sent >= MAX_REMINDERS or now - requested_at < after:
+        return False
+    return last_reminder_at is None or now - last_reminder_at >= REMINDER_REPEAT

@@ -1,0 +1,82 @@
+"""Ticket providers: built-in tickets in our database, or Zendesk when configured."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.models import Ticket
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    account_id: str
+    requester_name: str | None
+    requester_email: str | None
+    subject: str
+    body: str
+    tags: tuple[str, ...] = field(default=("licensebot", "license_removal"))
+
+
+@dataclass(frozen=True)
+class TicketRef:
+    """`reference` is what people read and what `resolve` takes back."""
+
+    reference: str
+    url: str | None = None
+
+
+class TicketUnavailable(Exception):
+    """The ticket system could not be reached or refused; the outbox retries later."""
+
+
+class TicketProvider(Protocol):
+    async def create(self, ticket: NewTicket) -> TicketRef: ...
+
+    async def resolve(self, reference: str, comment: str) -> None:
+        """Add `comment` to the ticket and mark it solved."""
+        ...
+
+
+class BuiltinTickets:
+    """Tickets stored with the licenses, referenced LB-00001, LB-00002, …"""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def create(self, ticket: NewTicket) -> TicketRef:
+        requester = " ".join(
+            part
+            for part in (
+                ticket.requester_name,
+                f"<{ticket.requester_email}>" if ticket.requester_email else None,
+            )
+            if part
+        )
+        async with self._sessions() as session, session.begin():
+            row = Ticket(
+                reference="pending",
+                account_id=ticket.account_id,
+                requester=requester or "unknown",
+                subject=ticket.subject,
+                body=ticket.body,
+                tags=list(ticket.tags),
+                status="open",
+                comments=[],
+            )
+            session.add(row)
+            await session.flush()
+            # Readable and unique: derived from the row's own id.
+            row.reference = f"LB-{row.id:05d}"
+            return TicketRef(row.reference)
+
+    async def resolve(self, reference: str, comment: str) -> None:
+        async with self._sessions() as session, session.begin():
+            row = await session.scalar(select(Ticket).where(Ticket.reference == reference))
+            if row is None:
+                raise TicketUnavailable(f"no ticket {reference}")
+            row.comments = [*row.comments, comment]
+            row.status = "solved"

@@ -1,0 +1,416 @@
+"""Removal requests: ask, decide (approve or deny, one path), apply on schedule, remind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.plans import plan_for
+from bot.domain.policy import is_admin
+from bot.domain.pricing import iso
+from bot.domain.removal import (
+    RemovalStatus,
+    Timing,
+    Verdict,
+    check_reason,
+    check_request,
+    may_decide,
+    reminder_due,
+    requested_effective_at,
+)
+from bot.models import Account, RemovalRequest
+from bot.services import audit
+from bot.services.accounts import contacts_of, load_account, terms_of
+from bot.services.context import ServiceContext
+from bot.services.errors import NotAnAdmin, ServiceError
+from bot.services.orders import AdminIdentity
+from bot.services.outbox import enqueue
+
+OPEN_STATUSES = (RemovalStatus.PENDING.value, RemovalStatus.APPROVED.value)
+
+
+class InvalidRemoval(ServiceError):
+    """The request itself is wrong; `field` says which input to point at."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotACsm(ServiceError):
+    def __init__(self) -> None:
+        super().__init__("Only Customer Success Managers can approve or deny removal requests.")
+
+
+class RemovalNotFound(ServiceError):
+    def __init__(self, request_id: int) -> None:
+        super().__init__(f"There is no removal request {request_id}.")
+
+
+@dataclass(frozen=True)
+class RemovalView:
+    """A removal request with what every surface shows about it."""
+
+    id: int
+    reference: str
+    account_id: str
+    account_name: str
+    plan_name: str
+    team_id: str | None
+    csm_user_id: str | None
+    requested_by: str
+    licenses_now: int
+    licenses_at_request: int
+    remove_count: int
+    reason: str
+    timing: Timing
+    requested_effective_at: datetime
+    status: RemovalStatus
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_note: str | None
+    effective_at: datetime | None
+    applied_at: datetime | None
+    ticket_reference: str | None
+    ticket_url: str | None
+    channel_id: str | None
+    message_ts: str | None
+    created_at: datetime
+
+    @property
+    def licenses_after(self) -> int:
+        return max(self.licenses_at_request - self.remove_count, 1)
+
+    @classmethod
+    def of(cls, row: RemovalRequest, account: Account) -> RemovalView:
+        return cls(
+            id=row.id,
+            reference=row.reference,
+            account_id=account.id,
+            account_name=account.name,
+            plan_name=plan_for(account.plan).display_name,
+            team_id=account.slack_team_id,
+            csm_user_id=account.csm_slack_user_id,
+            requested_by=row.requested_by,
+            licenses_now=account.licenses,
+            licenses_at_request=row.licenses_at_request,
+            remove_count=row.remove_count,
+            reason=row.reason,
+            timing=Timing(row.timing),
+            requested_effective_at=row.requested_effective_at,
+            status=RemovalStatus(row.status),
+            decided_by=row.decided_by,
+            decided_at=row.decided_at,
+            decision_note=row.decision_note,
+            effective_at=row.effective_at,
+            applied_at=row.applied_at,
+            ticket_reference=row.ticket_reference,
+            ticket_url=row.ticket_url,
+            channel_id=row.channel_id,
+            message_ts=row.message_ts,
+            created_at=row.created_at,
+        )
+
+
+async def _open_removals(session: AsyncSession, account_id: str) -> list[int]:
+    rows = await session.scalars(
+        select(RemovalRequest.remove_count).where(
+            RemovalRequest.account_id == account_id, RemovalRequest.status.in_(OPEN_STATUSES)
+        )
+    )
+    return list(rows)
+
+
+async def load_removal(
+    session: AsyncSession, request_id: int, *, lock: bool = False
+) -> RemovalView:
+    query = select(RemovalRequest).where(RemovalRequest.id == request_id)
+    if lock:
+        query = query.with_for_update()
+    row = await session.scalar(query)
+    if row is None:
+        raise RemovalNotFound(request_id)
+    account = await load_account(session, row.account_id)
+    return RemovalView.of(row, account)
+
+
+async def get_removal(ctx: ServiceContext, request_id: int) -> RemovalView:
+    async with ctx.sessions() as session, session.begin():
+        return await load_removal(session, request_id)
+
+
+async def check_removal(
+    ctx: ServiceContext, account_id: str, count: object, reason: str | None
+) -> None:
+    """Raise InvalidRemoval for what the admin must fix, before anything is written."""
+    async with ctx.sessions() as session, session.begin():
+        account = await load_account(session, account_id)
+        open_counts = await _open_removals(session, account_id)
+        decision = check_request(
+            terms_of(account), count, open_counts, contacts_of(account, ctx.settings)
+        )
+    if decision.is_input_error:
+        raise InvalidRemoval("count", decision.reason)
+    problem = check_reason(reason)
+    if problem:
+        raise InvalidRemoval("reason", problem)
+
+
+async def request_removal(
+    ctx: ServiceContext,
+    account_id: str,
+    requester: AdminIdentity,
+    count: int,
+    reason: str,
+    timing: Timing,
+    requester_name: str | None = None,
+) -> RemovalView:
+    now = ctx.clock()
+    async with ctx.sessions() as session, session.begin():
+        # Locked so two requests at once can't together remove every license.
+        account = await load_account(session, account_id, lock=True)
+        admins = [admin.identifier for admin in account.admins]
+        if not is_admin(admins, requester.user_id, requester.email):
+            raise NotAnAdmin(account.name, admins)
+        terms = terms_of(account)
+        decision = check_request(
+            terms,
+            count,
+            await _open_removals(session, account_id),
+            contacts_of(account, ctx.settings),
+        )
+        if decision.is_input_error:
+            raise InvalidRemoval("count", decision.reason)
+        problem = check_reason(reason)
+        if problem:
+            raise InvalidRemoval("reason", problem)
+        row = RemovalRequest(
+            reference="pending",
+            account_id=account.id,
+            requested_by=requester.user_id,
+            requester_name=requester_name,
+            requester_email=requester.email,
+            licenses_at_request=account.licenses,
+            remove_count=count,
+            reason=reason.strip(),
+            timing=timing.value,
+            requested_effective_at=requested_effective_at(terms, timing, now),
+            status=RemovalStatus.PENDING.value,
+            reminders_sent=0,
+            created_at=now,
+        )
+        session.add(row)
+        await session.flush()
+        row.reference = f"RR-{row.id:05d}"
+        audit.record(
+            session,
+            account.id,
+            requester.user_id,
+            "removal.requested",
+            request=row.reference,
+            remove=count,
+            licenses=account.licenses,
+            timing=timing.value,
+            reason=row.reason,
+        )
+        # Ticket first, so the channel post usually carries its reference already.
+        enqueue(session, "ticket.create", now, request_id=row.id)
+        enqueue(session, "removal.post", now, request_id=row.id)
+        enqueue(session, "removal.notify_requester", now, request_id=row.id, stage="received")
+        return RemovalView.of(row, account)
+
+
+@dataclass(frozen=True)
+class DecisionOutcome:
+    """`won` is False when someone else decided first; `view` says who and how."""
+
+    won: bool
+    view: RemovalView
+
+
+async def decide_removal(
+    ctx: ServiceContext,
+    request_id: int,
+    decider: str,
+    verdict: Verdict,
+    *,
+    note: str | None = None,
+    effective_at: datetime | None = None,
+) -> DecisionOutcome:
+    """Approve or deny: one atomic transition out of pending, whoever clicks first wins."""
+    now = ctx.clock()
+    async with ctx.sessions() as session, session.begin():
+        current = await load_removal(session, request_id)
+        if not may_decide(decider, ctx.settings.csm_user_id_set, current.csm_user_id):
+            raise NotACsm()
+        if verdict is Verdict.DENY and check_reason(note):
+            raise InvalidRemoval("note", "Give the admin a reason for the denial.")
+        values: dict[str, object] = {
+            "status": verdict.status.value,
+            "decided_by": decider,
+            "decided_at": now,
+            "decision_note": (note or "").strip() or None,
+        }
+        if verdict is Verdict.APPROVE:
+            values["effective_at"] = effective_at or current.requested_effective_at
+        result = await session.execute(
+            update(RemovalRequest)
+            .where(
+                RemovalRequest.id == request_id,
+                RemovalRequest.status == RemovalStatus.PENDING.value,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return DecisionOutcome(False, current)
+        audit.record(
+            session,
+            current.account_id,
+            decider,
+            f"removal.{verdict.status.value}",
+            request=current.reference,
+            remove=current.remove_count,
+            note=values["decision_note"],
+            effective_at=iso(values["effective_at"]) if verdict is Verdict.APPROVE else None,  # type: ignore[arg-type]
+        )
+        for kind in (
+            "removal.refresh",
+            "removal.thread_decision",
+            "removal.notify_requester",
+            "ticket.resolve",
+        ):
+            enqueue(session, kind, now, request_id=request_id)
+    return DecisionOutcome(True, await get_removal(ctx, request_id))
+
+
+async def apply_due_removals(ctx: ServiceContext) -> list[RemovalView]:
+    """Approved removals whose date has come: the license count drops, once."""
+    now = ctx.clock()
+    applied: list[RemovalView] = []
+    async with ctx.sessions() as session, session.begin():
+        due = list(
+            await session.scalars(
+                select(RemovalRequest)
+                .where(
+                    RemovalRequest.status == RemovalStatus.APPROVED.value,
+                    RemovalRequest.effective_at <= now,
+                )
+                .order_by(RemovalRequest.effective_at, RemovalRequest.id)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        for row in due:
+            account = await load_account(session, row.account_id, lock=True)
+            before = account.licenses
+            # Never below one license, whatever happened since the request.
+            account.licenses = max(before - row.remove_count, 1)
+            row.status = RemovalStatus.APPLIED.value
+            row.applied_at = now
+            row.licenses_after = account.licenses
+            audit.record(
+                session,
+                account.id,
+                "scheduler",
+                "removal.applied",
+                request=row.reference,
+                licenses_before=before,
+                licenses_after=account.licenses,
+            )
+            for kind in (
+                "removal.refresh",
+                "removal.thread_applied",
+                "removal.notify_requester",
+                "home.refresh",
+            ):
+                enqueue(session, kind, now, request_id=row.id)
+            applied.append(RemovalView.of(row, account))
+    return applied
+
+
+async def send_due_reminders(ctx: ServiceContext) -> list[int]:
+    """Pending requests nobody decided: remind the CSM in the thread, daily, at most 3 times."""
+    now = ctx.clock()
+    after = timedelta(hours=ctx.settings.removal_reminder_hours)
+    reminded: list[int] = []
+    async with ctx.sessions() as session, session.begin():
+        pending = await session.scalars(
+            select(RemovalRequest)
+            .where(
+                RemovalRequest.status == RemovalStatus.PENDING.value,
+                RemovalRequest.created_at <= now - after,
+            )
+            .with_for_update(skip_locked=True)
+        )
+        for row in pending:
+            if not reminder_due(
+                row.created_at, row.reminders_sent, row.last_reminder_at, now, after
+            ):
+                continue
+            row.reminders_sent += 1
+            row.last_reminder_at = now
+            enqueue(
+                session,
+                "removal.thread_reminder",
+                now,
+                request_id=row.id,
+                number=row.reminders_sent,
+            )
+            reminded.append(row.id)
+    return reminded
+
+
+async def record_ticket(
+    ctx: ServiceContext, request_id: int, reference: str, url: str | None
+) -> RemovalView:
+    async with ctx.sessions() as session, session.begin():
+        row = await session.get(RemovalRequest, request_id, with_for_update=True)
+        if row is None:
+            raise RemovalNotFound(request_id)
+        row.ticket_reference, row.ticket_url = reference, url
+        audit.record(
+            session,
+            row.account_id,
+            "tickets",
+            "removal.ticket",
+            request=row.reference,
+            ticket=reference,
+        )
+        if row.message_ts:
+            enqueue(session, "removal.refresh", ctx.clock(), request_id=request_id)
+        account = await load_account(session, row.account_id)
+        return RemovalView.of(row, account)
+
+
+async def record_message(ctx: ServiceContext, request_id: int, channel_id: str, ts: str) -> None:
+    async with ctx.sessions() as session, session.begin():
+        row = await session.get(RemovalRequest, request_id, with_for_update=True)
+        if row is None:
+            return
+        row.channel_id, row.message_ts = channel_id, ts
+        # A ticket recorded while the post was on its way would otherwise never show.
+        if row.ticket_reference:
+            enqueue(session, "removal.refresh", ctx.clock(), request_id=request_id)
+
+
+async def removals_of(ctx: ServiceContext, account_id: str, limit: int = 10) -> list[RemovalView]:
+    async with ctx.sessions() as session, session.begin():
+        account = await load_account(session, account_id)
+        rows = await session.scalars(
+            select(RemovalRequest)
+            .where(RemovalRequest.account_id == account_id)
+            .order_by(RemovalRequest.id.desc())
+            .limit(limit)
+        )
+        return [RemovalView.of(row, account) for row in rows]
+
+
+async def requester_contact(ctx: ServiceContext, request_id: int) -> tuple[str | None, str | None]:
+    async with ctx.sessions() as session, session.begin():
+        row = await session.get(RemovalRequest, request_id)
+        if row is None:
+            raise RemovalNotFound(request_id)
+        return row.requester_name, row.requester_email

@@ -142,9 +142,13 @@ def _parse_at(raw: str | None) -> datetime | None:
     if raw is None:
         return None
     try:
-        return as_utc(datetime.fromisoformat(raw.strip()))
+        moment = datetime.fromisoformat(raw.strip())
     except ValueError:
         raise UsageError(f"--at: {raw!r} is not an ISO 8601 time") from None
+    # The billing period around the moment must fit in the calendar (years 1-9999).
+    if not 2 <= moment.year <= 9998:
+        raise UsageError(f"--at: {raw!r} is out of range (years 2 to 9998)")
+    return as_utc(moment)
 
 
 def cmd_quote(args: argparse.Namespace, settings: Settings) -> int:

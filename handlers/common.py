@@ -50,7 +50,7 @@ async def show_modal(client: AsyncWebClient, body: dict[str, Any], view: dict[st
 
 async def send_dm(client: AsyncWebClient, user_id: str, text: str, blocks: list[Any]) -> None:
     opened = await client.conversations_open(users=user_id)
-    await client.chat_postMessage(channel=opened["channel"]["id"], text=text, blocks=blocks)
+    await client.chat_postMessage(channel=opened["channel"]["id"], text=text, blocks=blocks or None)
 
 
 async def publish_home(client: AsyncWebClient, deps: AppDeps, access: Access) -> None:

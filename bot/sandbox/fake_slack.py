@@ -1,0 +1,848 @@
+"""A fake Slack Web API on loopback, shared by the end-to-end tests and the local sandbox.
+
+It is a real HTTP server, so the bot's own slack_sdk client talks to it unchanged, and it
+enforces the Slack rules that break bots in production: a bearer token on every call,
+trigger_ids that work once and for 3 seconds, view hashes, the 3-view modal stack, and
+Block Kit validation of every view and message. Refusals have Slack's shapes, and every
+call is recorded for assertions (and streamed to subscribers, for the sandbox page).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import json
+import secrets
+import string
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import web
+
+from bot.sandbox import blockkit
+
+JsonDict = dict[str, Any]
+
+BOT_USER_ID = "U0BOT"
+BOT_ID = "B0BOT"
+APP_ID = "A0LICENSE"
+DEFAULT_SCOPES = ("commands", "chat:write", "im:write", "users:read", "users:read.email")
+
+TRIGGER_TTL_SECONDS = 3.0
+MODAL_STACK_LIMIT = 3
+RESPONSE_URL_USES = 5
+RESPONSE_URL_TTL_SECONDS = 30 * 60
+MAX_VIEW_BYTES = 250_000
+MAX_TEXT_CHARS = 40_000
+
+_JSON_FIELDS = ("view", "blocks", "attachments", "metadata")
+_ID_CHARS = string.ascii_uppercase + string.digits
+_VIEW_DEFAULTS: JsonDict = {
+    "close": None,
+    "submit": None,
+    "private_metadata": "",
+    "callback_id": "",
+    "external_id": "",
+    "clear_on_close": False,
+    "notify_on_close": False,
+}
+_INTERACTIVE = frozenset(
+    {
+        "button",
+        "checkboxes",
+        "datepicker",
+        "datetimepicker",
+        "timepicker",
+        "email_input",
+        "url_input",
+        "number_input",
+        "plain_text_input",
+        "radio_buttons",
+        "static_select",
+        "external_select",
+        "users_select",
+        "conversations_select",
+        "channels_select",
+        "multi_static_select",
+        "multi_external_select",
+        "multi_users_select",
+        "multi_conversations_select",
+        "multi_channels_select",
+        "overflow",
+        "rich_text_input",
+        "file_input",
+        "workflow_button",
+    }
+)
+
+
+@dataclass
+class Call:
+    """One request the fake answered: params as the bot sent them, JSON-string fields decoded."""
+
+    method: str
+    params: JsonDict
+    at: float
+    response: JsonDict = field(default_factory=dict)
+    status: int = 200
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.response.get("ok"))
+
+
+class SlackError(Exception):
+    """A refusal, answered as Slack does: `{"ok": false, "error": ...}` (HTTP 200 for the API)."""
+
+    def __init__(self, error: str, status: int = 200, **extra: Any) -> None:
+        super().__init__(error)
+        self.status = status
+        self.body: JsonDict = {"ok": False, "error": error, **extra}
+
+
+def invalid_arguments(*messages: str) -> SlackError:
+    """Slack's shape for a malformed argument, views' invalid blocks included."""
+    return SlackError(
+        "invalid_arguments", response_metadata={"messages": [f"[ERROR] {m}" for m in messages]}
+    )
+
+
+def invalid_blocks(errors: list[str]) -> SlackError:
+    """Slack's shape for refused message blocks (chat.* methods)."""
+    return SlackError(
+        "invalid_blocks",
+        errors=errors,
+        response_metadata={"messages": [f"[ERROR] {e}" for e in errors]},
+    )
+
+
+@dataclass
+class _Trigger:
+    issued_at: float
+    user_id: str | None
+    view_id: str | None
+    used: bool = False
+
+
+@dataclass
+class _ResponseUrl:
+    created_at: float
+    channel: str
+    user: str
+    message_ts: str | None
+    uses: int = 0
+    ephemeral: JsonDict | None = None
+
+
+@dataclass
+class _Failure:
+    error: str
+    status: int
+
+
+class FakeSlack:
+    """The Web API methods licensebot calls, with Slack's rules, on `http://127.0.0.1:PORT/api/`."""
+
+    def __init__(
+        self, bot_token: str = "xoxb-test", team_id: str = "T0ACME", validate_blocks: bool = True
+    ) -> None:
+        self.bot_token = bot_token
+        self.team_id = team_id
+        self.team_name = "Acme"
+        self.team_domain = "acme"
+        self.scopes = list(DEFAULT_SCOPES)
+        self.validate_blocks = validate_blocks
+        self.clock: Callable[[], float] = time.monotonic
+        self.users: dict[str, JsonDict] = {}
+        self.channels: dict[str, JsonDict] = {}
+        self.calls: list[Call] = []
+        self.views: dict[str, JsonDict] = {}
+        self.homes: dict[str, JsonDict] = {}
+        self.messages: dict[str, list[JsonDict]] = {}
+        self.ephemerals: list[JsonDict] = []
+        self._triggers: dict[str, _Trigger] = {}
+        self._stacks: dict[str, list[str]] = {}  # root view id -> the stack's view ids
+        self._open_modal: dict[str, str] = {}  # user id -> root view id of their modal
+        self._dms: dict[str, str] = {}  # DM channel id -> user id
+        self._response_urls: dict[str, _ResponseUrl] = {}
+        self._failures: dict[str, deque[_Failure]] = {}
+        self._subscribers: list[asyncio.Queue[JsonDict]] = []
+        self._last_ts_us = 0
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+        self._methods: dict[str, Callable[[JsonDict], JsonDict]] = {
+            "auth.test": self._auth_test,
+            "views.open": self._views_open,
+            "views.push": self._views_push,
+            "views.update": self._views_update,
+            "views.publish": self._views_publish,
+            "chat.postMessage": self._chat_post_message,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.update": self._chat_update,
+            "conversations.open": self._conversations_open,
+            "users.info": self._users_info,
+            "users.lookupByEmail": self._users_lookup_by_email,
+        }
+        self.add_user(BOT_USER_ID, "licensebot", is_bot=True)
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def start(self, port: int = 0) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._handle_api)
+        app.router.add_post("/response/{key}", self._handle_response_url)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        self._runner = runner
+        self._port = runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._runner is None:
+            raise RuntimeError("FakeSlack is not started")
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def url(self) -> str:
+        """The Web API base URL, for `AsyncWebClient(base_url=...)` and `SLACK_API_URL`."""
+        return f"{self.base_url}/api/"
+
+    # --- directory and interactions -------------------------------------------------------
+
+    def add_user(
+        self,
+        user_id: str,
+        name: str,
+        email: str | None = None,
+        team_id: str | None = None,
+        is_bot: bool = False,
+        real_name: str | None = None,
+    ) -> JsonDict:
+        team = team_id or self.team_id
+        real = real_name or name
+        profile: JsonDict = {
+            "real_name": real,
+            "real_name_normalized": real,
+            "display_name": name,
+            "display_name_normalized": name,
+            "team": team,
+        }
+        if email:
+            profile["email"] = email
+        user: JsonDict = {
+            "id": user_id,
+            "team_id": team,
+            "name": name,
+            "real_name": real,
+            "deleted": False,
+            "is_bot": is_bot,
+            "is_app_user": False,
+            "is_admin": False,
+            "is_owner": False,
+            "tz": "Etc/UTC",
+            "tz_label": "Coordinated Universal Time",
+            "tz_offset": 0,
+            "updated": int(time.time()),
+            "profile": profile,
+        }
+        self.users[user_id] = user
+        return user
+
+    def add_channel(self, channel_id: str, name: str) -> JsonDict:
+        channel: JsonDict = {
+            "id": channel_id,
+            "name": name,
+            "is_channel": True,
+            "is_private": False,
+        }
+        self.channels[channel_id] = channel
+        return channel
+
+    def dm_channel(self, user_id: str) -> str:
+        """The bot's DM channel with a user: stable, so tests and the sandbox can name it."""
+        channel = _stable_id("D", user_id)
+        self._dms[channel] = user_id
+        return channel
+
+    def new_trigger_id(self, user_id: str | None = None, view_id: str | None = None) -> str:
+        """A trigger_id as Slack puts in an interaction: usable once, within 3 seconds.
+
+        `view_id` is the modal the interaction came from (where views.push stacks up).
+        """
+        trigger_id = (
+            f"{secrets.randbelow(9 * 10**12) + 10**12}."
+            f"{secrets.randbelow(9 * 10**12) + 10**12}.{secrets.token_hex(16)}"
+        )
+        self._triggers[trigger_id] = _Trigger(self.clock(), user_id, view_id)
+        return trigger_id
+
+    def new_response_url(
+        self, channel: str = "", user: str = "", message_ts: str | None = None
+    ) -> str:
+        """A response_url on this server for an interaction by `user` in `channel`.
+
+        `message_ts` is the message the interaction came from (what replace/delete_original act on).
+        """
+        key = secrets.token_hex(12)
+        self._response_urls[key] = _ResponseUrl(self.clock(), channel, user, message_ts)
+        return f"{self.base_url}/response/{key}"
+
+    def modal_stack(self, user_id: str) -> list[JsonDict]:
+        """The views of the user's open modal, root first."""
+        root = self._open_modal.get(user_id, "")
+        return [self.views[v] for v in self._stacks.get(root, []) if v in self.views]
+
+    def close_modal(self, user_id: str) -> None:
+        """The user dismissed their modal (or the app answered `response_action: clear`)."""
+        for view_id in self._stacks.pop(self._open_modal.pop(user_id, ""), []):
+            self.views.pop(view_id, None)
+
+    def apply_view_response(self, user_id: str, view_id: str, response: JsonDict | None) -> None:
+        """What Slack does with a view_submission's answer (an empty answer closes the modal)."""
+        action = (response or {}).get("response_action")
+        if action in {"update", "push"}:
+            view = response["view"] if isinstance(response, dict) else {}
+            self._submitted_view({"view": view}, "modal")
+            if action == "update":
+                current = self.views[view_id]
+                self.views[view_id] = self._stored_view(
+                    view,
+                    view_id=view_id,
+                    root_id=current["root_view_id"],
+                    previous_id=current["previous_view_id"],
+                    state_of=current,
+                )
+            else:
+                stack = self._stacks[self.views[view_id]["root_view_id"]]
+                stored = self._stored_view(view, root_id=stack[0], previous_id=stack[-1])
+                self.views[stored["id"]] = stored
+                stack.append(stored["id"])
+        elif action == "errors":
+            return
+        elif action == "clear" or action is None:
+            self.close_modal(user_id)
+
+    # --- assertions, failure injection, live updates --------------------------------------
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [call for call in self.calls if call.method == method]
+
+    def last(self, method: str) -> Call:
+        calls = self.calls_to(method)
+        if not calls:
+            called = sorted({call.method for call in self.calls})
+            raise LookupError(f"no call to {method}; calls so far: {called}")
+        return calls[-1]
+
+    def clear(self) -> None:
+        """Forget the recorded calls (the workspace's state stays)."""
+        self.calls.clear()
+
+    def fail_next(
+        self, method: str, error: str = "internal_error", status: int = 200, times: int = 1
+    ) -> None:
+        """Make the next `times` calls to `method` (or "response_url") fail.
+
+        status 429 answers `ratelimited` with `Retry-After: 1`; 5xx a plain-text server error;
+        anything else `{"ok": false, "error": error}` with that status.
+        """
+        queue = self._failures.setdefault(method, deque())
+        queue.extend(_Failure(error, status) for _ in range(times))
+
+    def subscribe(self) -> asyncio.Queue[JsonDict]:
+        """A queue receiving `{"type": "call", ...}` for every call from now on."""
+        queue: asyncio.Queue[JsonDict] = asyncio.Queue()
+        self._subscribers.append(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[JsonDict]) -> None:
+        if queue in self._subscribers:
+            self._subscribers.remove(queue)
+
+    # --- HTTP -----------------------------------------------------------------------------
+
+    async def _handle_api(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        try:
+            params = await _read_params(request)
+        except SlackError as refusal:
+            return self._answer(method, {}, refusal.body)
+        body_token = params.pop("token", None)  # allowed by Slack, never recorded
+        token = _bearer(request) or str(body_token or "")
+        handler = self._methods.get(method)
+        try:
+            if handler is None:
+                raise SlackError("unknown_method", req_method=method)
+            if not token:
+                raise SlackError("not_authed")
+            if token != self.bot_token:
+                raise SlackError("invalid_auth")
+            failure = self._take_failure(method)
+            if failure is not None:
+                return self._fail(method, params, failure)
+            body = {"ok": True, **handler(params)}
+        except SlackError as refusal:
+            body = refusal.body
+        return self._answer(method, params, body)
+
+    async def _handle_response_url(self, request: web.Request) -> web.StreamResponse:
+        try:
+            payload = await request.json()
+        except ValueError:
+            payload = None
+        params: JsonDict = payload if isinstance(payload, dict) else {}
+        if isinstance(params.get("blocks"), str):
+            params["blocks"] = _loads_or_keep(params["blocks"])
+        failure = self._take_failure("response_url")
+        if failure is not None:
+            return self._fail("response_url", params, failure)
+        hook = self._response_urls.get(request.match_info["key"])
+        try:
+            if hook is None:
+                raise SlackError("no_service", status=404)
+            if not isinstance(payload, dict):
+                raise SlackError("invalid_payload", status=400)
+            if self.clock() - hook.created_at > RESPONSE_URL_TTL_SECONDS:
+                raise SlackError("expired_url", status=404)
+            if hook.uses >= RESPONSE_URL_USES:
+                raise SlackError("used_url", status=404)
+            hook.uses += 1
+            self._respond(hook, params)
+            body: JsonDict = {"ok": True}
+            status = 200
+        except SlackError as refusal:
+            body, status = refusal.body, refusal.status if refusal.status != 200 else 400
+        return self._answer("response_url", params, body, status)
+
+    def _answer(
+        self, method: str, params: JsonDict, body: JsonDict, status: int = 200
+    ) -> web.Response:
+        self._record(method, params, body, status)
+        headers = {"x-oauth-scopes": ",".join(self.scopes)}
+        return web.json_response(body, status=status, headers=headers)
+
+    def _fail(self, method: str, params: JsonDict, failure: _Failure) -> web.Response:
+        if failure.status == 429:
+            body: JsonDict = {"ok": False, "error": "ratelimited"}
+            self._record(method, params, body, 429)
+            return web.json_response(body, status=429, headers={"Retry-After": "1"})
+        if failure.status >= 500:
+            self._record(method, params, {"ok": False, "error": failure.error}, failure.status)
+            return web.Response(status=failure.status, text="Internal Server Error")
+        return self._answer(method, params, {"ok": False, "error": failure.error}, failure.status)
+
+    def _record(self, method: str, params: JsonDict, response: JsonDict, status: int) -> None:
+        # A copy: later edits of the workspace must not rewrite what a call returned.
+        call = Call(method, params, self.clock(), copy.deepcopy(response), status)
+        self.calls.append(call)
+        event = {"type": "call", "method": method, "params": params, "at": call.at}
+        for queue in self._subscribers:
+            queue.put_nowait({**event, "response": call.response, "status": status})
+
+    def _take_failure(self, method: str) -> _Failure | None:
+        queue = self._failures.get(method)
+        return queue.popleft() if queue else None
+
+    # --- methods ----------------------------------------------------------------------------
+
+    def _auth_test(self, params: JsonDict) -> JsonDict:
+        return {
+            "url": f"https://{self.team_domain}.slack.com/",
+            "team": self.team_name,
+            "user": self.users[BOT_USER_ID]["name"],
+            "team_id": self.team_id,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _views_open(self, params: JsonDict) -> JsonDict:
+        view = self._submitted_view(params, "modal")
+        self._check_external_id(view)
+        trigger = self._exchange_trigger(params)
+        return {"view": self._open_root(view, trigger)}
+
+    def _views_push(self, params: JsonDict) -> JsonDict:
+        view = self._submitted_view(params, "modal")
+        self._check_external_id(view)
+        trigger = self._exchange_trigger(params)
+        root = self._stack_root(trigger)
+        if root is None:
+            return {"view": self._open_root(view, trigger)}
+        stack = self._stacks[root]
+        if len(stack) >= MODAL_STACK_LIMIT:
+            raise SlackError("push_limit_reached")
+        stored = self._stored_view(view, root_id=root, previous_id=stack[-1])
+        self.views[stored["id"]] = stored
+        stack.append(stored["id"])
+        return {"view": stored}
+
+    def _views_update(self, params: JsonDict) -> JsonDict:
+        view_id, external_id = params.get("view_id"), params.get("external_id")
+        if not view_id and not external_id:
+            raise invalid_arguments("either view_id or external_id is required")
+        current = next(
+            (
+                v
+                for v in [*self.views.values(), *self.homes.values()]
+                if (v["id"] == view_id if view_id else v["external_id"] == external_id)
+            ),
+            None,
+        )
+        if current is None:
+            raise SlackError("not_found")
+        view = self._submitted_view(params, current["type"])
+        if params.get("hash") and params["hash"] != current["hash"]:
+            raise SlackError("hash_conflict")
+        self._check_external_id(view, current["id"])
+        stored = self._stored_view(
+            view,
+            view_id=current["id"],
+            root_id=current["root_view_id"],
+            previous_id=current["previous_view_id"],
+            state_of=current,
+        )
+        if current["type"] == "home":
+            for user_id, home in self.homes.items():
+                if home["id"] == current["id"]:
+                    self.homes[user_id] = stored
+        else:
+            self.views[current["id"]] = stored
+        return {"view": stored}
+
+    def _views_publish(self, params: JsonDict) -> JsonDict:
+        user_id = params.get("user_id")
+        if not user_id:
+            raise invalid_arguments("missing required field: user_id")
+        view = self._submitted_view(params, "home")
+        current = self.homes.get(user_id)
+        if current and params.get("hash") and params["hash"] != current["hash"]:
+            raise SlackError("hash_conflict")
+        self._check_external_id(view, current["id"] if current else None)
+        stored = self._stored_view(view, view_id=current["id"] if current else None)
+        self.homes[user_id] = stored
+        return {"view": stored}
+
+    def _chat_post_message(self, params: JsonDict) -> JsonDict:
+        channel = self._channel(params.get("channel"), allow_user=True)
+        text, blocks = self._content(params)
+        message = self._new_message(text, blocks, params.get("thread_ts"))
+        self.messages.setdefault(channel, []).append(message)
+        return {"channel": channel, "ts": message["ts"], "message": _public(message)}
+
+    def _chat_post_ephemeral(self, params: JsonDict) -> JsonDict:
+        channel = self._channel(params.get("channel"), allow_user=True)
+        user = params.get("user")
+        if not user or user not in self.users:
+            raise SlackError("user_not_found")
+        text, blocks = self._content(params)
+        message = self._new_message(text, blocks, params.get("thread_ts"))
+        self.ephemerals.append({**message, "channel": channel, "user": user})
+        return {"message_ts": message["ts"]}
+
+    def _chat_update(self, params: JsonDict) -> JsonDict:
+        channel = self._channel(params.get("channel"), allow_user=False)
+        ts = params.get("ts")
+        message = next((m for m in self.messages.get(channel, []) if m["ts"] == ts), None)
+        if message is None:
+            raise SlackError("message_not_found")
+        text, blocks = self._content(params)
+        self._edit(message, text, blocks)
+        return {"channel": channel, "ts": ts, "text": message["text"], "message": _public(message)}
+
+    def _conversations_open(self, params: JsonDict) -> JsonDict:
+        users = params.get("users") or []
+        if isinstance(users, str):
+            users = [user.strip() for user in users.split(",") if user.strip()]
+        if not users:
+            if params.get("channel") in self._dms:
+                return {"no_op": True, "already_open": True, "channel": {"id": params["channel"]}}
+            raise SlackError("users_list_not_supplied")
+        for user in users:
+            if user not in self.users:
+                raise SlackError("user_not_found")
+        if len(users) == 1:
+            opened_before = _stable_id("D", users[0]) in self._dms
+            channel = self.dm_channel(users[0])
+        else:
+            members = sorted(set(users))
+            channel = _stable_id("G", ",".join(members))
+            opened_before = channel in self.channels
+            name = "mpdm-" + "--".join(self.users[u]["name"] for u in members) + "-1"
+            self.channels[channel] = {"id": channel, "name": name, "is_mpim": True}
+        if opened_before:
+            return {"no_op": True, "already_open": True, "channel": {"id": channel}}
+        return {"channel": {"id": channel}}
+
+    def _users_info(self, params: JsonDict) -> JsonDict:
+        user = self.users.get(str(params.get("user") or ""))
+        if user is None:
+            raise SlackError("user_not_found")
+        return {"user": user}
+
+    def _users_lookup_by_email(self, params: JsonDict) -> JsonDict:
+        wanted = str(params.get("email") or "").strip().lower()
+        for user in self.users.values():
+            if str(user["profile"].get("email", "")).lower() == wanted and wanted:
+                return {"user": user}
+        raise SlackError("users_not_found")
+
+    # --- rules --------------------------------------------------------------------------------
+
+    def _exchange_trigger(self, params: JsonDict) -> _Trigger:
+        trigger_id = params.get("trigger_id") or params.get("interactivity_pointer")
+        if not trigger_id:
+            raise invalid_arguments("missing required field: trigger_id")
+        trigger = self._triggers.get(str(trigger_id))
+        if trigger is None:
+            raise SlackError("invalid_trigger_id")
+        if trigger.used:
+            raise SlackError("exchanged_trigger_id")
+        if self.clock() - trigger.issued_at > TRIGGER_TTL_SECONDS:
+            raise SlackError("expired_trigger_id")
+        trigger.used = True
+        return trigger
+
+    def _submitted_view(self, params: JsonDict, kind: str) -> JsonDict:
+        view = params.get("view")
+        if view is None:
+            raise invalid_arguments("missing required field: view")
+        if not isinstance(view, dict):
+            raise invalid_arguments("`view` must be a JSON object [json-pointer:/view]")
+        if view.get("type") != kind:
+            raise invalid_arguments(f"must be '{kind}' [json-pointer:/view/type]")
+        if len(json.dumps(view)) > MAX_VIEW_BYTES:
+            raise SlackError("view_too_large")
+        if self.validate_blocks:
+            check = blockkit.validate_modal if kind == "modal" else blockkit.validate_home
+            errors = check(view, at="/view")
+            if errors:
+                raise invalid_arguments(*errors)
+        return view
+
+    def _check_external_id(self, view: JsonDict, own_id: str | None = None) -> None:
+        external_id = view.get("external_id")
+        if not external_id:
+            return
+        for other in [*self.views.values(), *self.homes.values()]:
+            if other["external_id"] == external_id and other["id"] != own_id:
+                raise SlackError("duplicate_external_id")
+
+    def _open_root(self, view: JsonDict, trigger: _Trigger) -> JsonDict:
+        stored = self._stored_view(view)
+        self.views[stored["id"]] = stored
+        self._stacks[stored["id"]] = [stored["id"]]
+        if trigger.user_id:
+            self._open_modal[trigger.user_id] = stored["id"]
+        return stored
+
+    def _stack_root(self, trigger: _Trigger) -> str | None:
+        """The stack an interaction came from: its view's, else the user's open modal's."""
+        origin = self.views.get(trigger.view_id or "")
+        root = origin["root_view_id"] if origin else self._open_modal.get(trigger.user_id or "")
+        return root if root in self._stacks else None
+
+    def _stored_view(
+        self,
+        view: JsonDict,
+        *,
+        view_id: str | None = None,
+        root_id: str | None = None,
+        previous_id: str | None = None,
+        state_of: JsonDict | None = None,
+    ) -> JsonDict:
+        """The view as Slack returns and keeps it: ids, hash and state added."""
+        view_id = view_id or _new_id("V")
+        stored: JsonDict = {**_VIEW_DEFAULTS, **copy.deepcopy(view)}
+        stored["blocks"] = _with_ids(stored.get("blocks") or [])
+        # Slack keeps what the user typed in inputs whose block_id survives an update.
+        kept_ids = {block.get("block_id") for block in stored["blocks"] if isinstance(block, dict)}
+        values = state_of["state"]["values"] if state_of else {}
+        stored.update(
+            id=view_id,
+            team_id=self.team_id,
+            state={"values": {k: v for k, v in values.items() if k in kept_ids}},
+            hash=f"{int(time.time())}.{secrets.token_hex(4)}",
+            root_view_id=root_id or view_id,
+            previous_view_id=previous_id,
+            app_id=APP_ID,
+            bot_id=BOT_ID,
+            app_installed_team_id=self.team_id,
+        )
+        return stored
+
+    def _channel(self, channel: Any, *, allow_user: bool) -> str:
+        """A conversation id; `#name` and (where Slack allows it) a user id for their DM."""
+        if isinstance(channel, str) and channel.startswith("#"):
+            channel = next(
+                (c for c, info in self.channels.items() if info["name"] == channel[1:]), ""
+            )
+        if isinstance(channel, str) and (channel in self.channels or channel in self._dms):
+            return channel
+        if allow_user and isinstance(channel, str) and channel in self.users:
+            return self.dm_channel(channel)
+        raise SlackError("channel_not_found")
+
+    def _content(self, params: JsonDict) -> tuple[str | None, list[Any] | None]:
+        """A message's text and blocks, refused the way chat.postMessage refuses them."""
+        text, blocks = params.get("text"), params.get("blocks")
+        if blocks is not None and not isinstance(blocks, list):
+            raise SlackError("invalid_blocks_format")
+        if text is not None:
+            text = str(text)
+        if not text and not blocks and not params.get("attachments"):
+            raise SlackError("no_text")
+        if text and len(text) > MAX_TEXT_CHARS:
+            raise SlackError("msg_too_long")
+        if blocks and self.validate_blocks:
+            errors = blockkit.validate_message_blocks(blocks)
+            if errors:
+                raise invalid_blocks(errors)
+        return text, blocks
+
+    def _new_message(self, text: str | None, blocks: list[Any] | None, thread_ts: Any) -> JsonDict:
+        return {
+            "type": "message",
+            "ts": self._new_ts(),
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "app_id": APP_ID,
+            "team": self.team_id,
+            "text": text or "",
+            "blocks": _with_ids(blocks or []),
+            "thread_ts": thread_ts or None,
+        }
+
+    def _edit(self, message: JsonDict, text: str | None, blocks: list[Any] | None) -> None:
+        """chat.update semantics: omitted text or blocks keep their old value."""
+        if text is not None:
+            message["text"] = text
+        if blocks is not None:
+            message["blocks"] = _with_ids(blocks)
+        message["edited"] = {"user": BOT_USER_ID, "ts": self._new_ts()}
+
+    def _respond(self, hook: _ResponseUrl, params: JsonDict) -> None:
+        """A response_url post: a new message, or a replacement or deletion of the original."""
+        original = self._original(hook)
+        if _truthy(params.get("delete_original")):
+            if original is not None:
+                box, message = original
+                box.remove(message)
+            return
+        text, blocks = self._content(params)
+        if _truthy(params.get("replace_original")) and original is not None:
+            self._edit(original[1], text or "", blocks or [])
+            return
+        message = self._new_message(text, blocks, params.get("thread_ts"))
+        if params.get("response_type") == "in_channel":
+            self.messages.setdefault(hook.channel, []).append(message)
+        else:
+            hook.ephemeral = {**message, "channel": hook.channel, "user": hook.user}
+            self.ephemerals.append(hook.ephemeral)
+
+    def _original(self, hook: _ResponseUrl) -> tuple[list[JsonDict], JsonDict] | None:
+        """The message an interaction came from, or the last ephemeral this URL posted."""
+        for box in (self.messages.get(hook.channel, []), self.ephemerals):
+            for message in box:
+                if (
+                    hook.message_ts and message["ts"] == hook.message_ts
+                ) or message is hook.ephemeral:
+                    return box, message
+        return None
+
+    def _new_ts(self) -> str:
+        """Slack's message ts: epoch seconds with microseconds, unique and increasing."""
+        self._last_ts_us = max(time.time_ns() // 1000, self._last_ts_us + 1)
+        return f"{self._last_ts_us // 1_000_000}.{self._last_ts_us % 1_000_000:06d}"
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+async def _read_params(request: web.Request) -> JsonDict:
+    """Query string, then a JSON or form body; slack_sdk uses all three depending on the method."""
+    params: JsonDict = dict(request.query)
+    if request.can_read_body:
+        if request.content_type == "application/json":
+            try:
+                body = await request.json()
+            except ValueError:
+                raise SlackError("invalid_json") from None
+            if not isinstance(body, dict):
+                raise SlackError("invalid_json")
+            params.update(body)
+        else:
+            form = await request.post()
+            params.update({k: v for k, v in form.items() if isinstance(v, str)})
+    for key in _JSON_FIELDS:
+        if isinstance(params.get(key), str):
+            params[key] = _loads_or_keep(params[key])
+    return params
+
+
+def _loads_or_keep(text: str) -> Any:
+    """Decoded JSON, or the text itself for the method to refuse."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _bearer(request: web.Request) -> str:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _new_id(prefix: str) -> str:
+    return prefix + "".join(secrets.choice(_ID_CHARS) for _ in range(10))
+
+
+def _stable_id(prefix: str, key: str) -> str:
+    return prefix + hashlib.sha1(key.encode()).hexdigest()[:10].upper()
+
+
+def _with_ids(blocks: list[Any]) -> list[Any]:
+    """Blocks as Slack stores them: every block and interactive element gets an id."""
+    blocks = copy.deepcopy(blocks)
+    for block in blocks:
+        if not isinstance(block, dict):
+            continue
+        block.setdefault("block_id", secrets.token_urlsafe(3))
+        children = [block.get("element"), block.get("accessory")]
+        if block.get("type") == "actions":
+            children += block.get("elements") or []
+        for child in children:
+            if isinstance(child, dict) and child.get("type") in _INTERACTIVE:
+                child.setdefault("action_id", secrets.token_urlsafe(3))
+    return blocks
+
+
+def _public(message: JsonDict) -> JsonDict:
+    return {k: v for k, v in message.items() if v is not None}
+
+
+def _truthy(value: Any) -> bool:
+    return value in (True, 1, "true", "1")

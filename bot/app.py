@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -41,8 +42,14 @@ def build_deps(
     directory: Directory | None = None,
     tickets: TicketProvider | None = None,
 ) -> AppDeps:
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    client = client or AsyncWebClient(token=token, base_url=settings.slack_api_url)
+    if client is None:
+        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+        # One HTTP session for every Web API call: without it each call opens a connection.
+        client = AsyncWebClient(
+            token=token,
+            base_url=settings.slack_api_url,
+            session=aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)),
+        )
     effects = Effects(services, client, tickets or ticket_provider(settings, services))
     deps = AppDeps(services, directory or SlackDirectory(client), settings, effects, client)
     effects.publish_home = lambda team_id, user_id: refresh_home(client, deps, team_id, user_id)

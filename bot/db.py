@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+READ_ONLY_OPTION = "licensebot_read_only"
 
 
 def _with_driver(url: str, sqlite_driver: str | None) -> str:
@@ -52,7 +53,8 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(async_url(database_url), connect_args={"timeout": 30}, **kwargs)
 
     # SQLite has no SELECT … FOR UPDATE; taking the write lock when a transaction
-    # begins gives the same guarantee: read-check-write runs one at a time.
+    # begins gives the same guarantee: read-check-write runs one at a time. Read-only
+    # sessions (see read_sessions) begin deferred, so in WAL mode they never wait.
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -64,13 +66,23 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reading = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
     return engine
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for use-cases that write."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def read_sessions(writes: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """Sessions on the same pool for use-cases that only read."""
+    engine = writes.kw["bind"]
+    return async_sessionmaker(
+        engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
+    )
 
 
 def alembic_config(database_url: str) -> Config:

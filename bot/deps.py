@@ -44,6 +44,11 @@ class AppDeps:
         while self._running:
             await asyncio.gather(*list(self._running), return_exceptions=True)
 
+    async def close(self) -> None:
+        await self.settle()
+        if self.client.session is not None and not self.client.session.closed:
+            await self.client.session.close()
+
 
 def deps_of(context: dict[str, Any]) -> AppDeps:
     deps: AppDeps = context["deps"]

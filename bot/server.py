@@ -44,7 +44,7 @@ async def runtime(settings: Settings, *, socket_mode: bool = False) -> AsyncIter
     try:
         yield Runtime(settings, engine, services, deps, build_app(deps, socket_mode=socket_mode))
     finally:
-        await deps.settle()
+        await deps.close()
         await engine.dispose()
 
 

@@ -149,7 +149,11 @@ class FakeSlack:
     """The Web API methods licensebot calls, with Slack's rules, on `http://127.0.0.1:PORT/api/`."""
 
     def __init__(
-        self, bot_token: str = "xoxb-test", team_id: str = "T0ACME", validate_blocks: bool = True
+        self,
+        bot_token: str = "xoxb-test",
+        team_id: str = "T0ACME",
+        validate_blocks: bool = True,
+        strict_triggers: bool = True,
     ) -> None:
         self.bot_token = bot_token
         self.team_id = team_id
@@ -157,6 +161,8 @@ class FakeSlack:
         self.team_domain = "acme"
         self.scopes = list(DEFAULT_SCOPES)
         self.validate_blocks = validate_blocks
+        # Off only for load tests that make trigger ids in another process.
+        self.strict_triggers = strict_triggers
         self.clock: Callable[[], float] = time.monotonic
         self.users: dict[str, JsonDict] = {}
         self.channels: dict[str, JsonDict] = {}
@@ -196,6 +202,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{key}", self._handle_response_url)
+        app.router.add_get("/_fake/views", self._handle_views)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -408,6 +415,10 @@ class FakeSlack:
             body = refusal.body
         return self._answer(method, params, body)
 
+    async def _handle_views(self, request: web.Request) -> web.StreamResponse:
+        """The open views, for a driver in another process (load tests)."""
+        return web.json_response({"views": self.views, "calls": len(self.calls)})
+
     async def _handle_response_url(self, request: web.Request) -> web.StreamResponse:
         try:
             payload = await request.json()
@@ -617,6 +628,8 @@ class FakeSlack:
         if not trigger_id:
             raise invalid_arguments("missing required field: trigger_id")
         trigger = self._triggers.get(str(trigger_id))
+        if trigger is None and not self.strict_triggers:
+            trigger = self._triggers[str(trigger_id)] = _Trigger(self.clock(), None, None)
         if trigger is None:
             raise SlackError("invalid_trigger_id")
         if trigger.used:
@@ -846,3 +859,21 @@ def _public(message: JsonDict) -> JsonDict:
 
 def _truthy(value: Any) -> bool:
     return value in (True, 1, "true", "1")
+
+
+async def _serve(port: int, token: str) -> None:
+    slack = FakeSlack(bot_token=token, validate_blocks=False, strict_triggers=False)
+    slack.add_user("U0ANN", "ann", email="ann@acme.example")
+    await slack.start(port)
+    print(slack.url, flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="The fake Slack Web API alone, for load tests.")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--token", default="xoxb-test")
+    options = parser.parse_args()
+    asyncio.run(_serve(options.port, options.token))

@@ -28,7 +28,7 @@ class Access:
 async def resolve_access(
     ctx: ServiceContext, directory: Directory, team_id: str, user_id: str
 ) -> Access:
-    async with ctx.sessions() as session, session.begin():
+    async with ctx.reading() as session, session.begin():
         account = await account_for_team(session, team_id)
         overview = overview_of(account, ctx.settings, ctx.clock()) if account else None
     if overview is None:

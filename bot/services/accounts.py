@@ -133,7 +133,7 @@ def overview_of(account: Account, settings: Settings, at: datetime) -> AccountOv
 
 
 async def show_account(ctx: ServiceContext, account_id: str) -> AccountOverview:
-    async with ctx.sessions() as session, session.begin():
+    async with ctx.reading() as session, session.begin():
         account = await load_account(session, account_id)
         return overview_of(account, ctx.settings, ctx.clock())
 

@@ -104,7 +104,7 @@ async def place_order(
         return await _place_order_once(ctx, account_id, admin, add, idempotency_key, shown_quote)
     except IntegrityError:
         # The same key was used concurrently for another account; the winner stands.
-        async with ctx.sessions() as session, session.begin():
+        async with ctx.reading() as session, session.begin():
             order = await session.scalar(
                 select(Order).where(Order.idempotency_key == idempotency_key)
             )
@@ -209,7 +209,7 @@ async def _place_order_once(
 
 
 async def recent_orders(ctx: ServiceContext, account_id: str, limit: int = 5) -> list[Receipt]:
-    async with ctx.sessions() as session, session.begin():
+    async with ctx.reading() as session, session.begin():
         rows = await session.scalars(
             select(Order)
             .where(Order.account_id == account_id)

@@ -44,7 +44,7 @@ async def preview(
     ctx: ServiceContext, account_id: str, add: object, at: datetime | None = None
 ) -> Preview:
     now = at or ctx.clock()
-    async with ctx.sessions() as session, session.begin():
+    async with ctx.reading() as session, session.begin():
         account = await load_account(session, account_id)
         overview = overview_of(account, ctx.settings, now)
         contacts = contacts_of(account, ctx.settings)

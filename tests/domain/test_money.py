@@ -6,7 +6,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.money import (
@@ -100,6 +100,7 @@ def test_format_money_for_people(minor: int, currency: str, text: str) -> None:
     assert format_money(minor, currency) == text
 
 
+@settings(max_examples=200, deadline=None)
 @given(
     minor=st.integers(min_value=0, max_value=10**12),
     currency=st.sampled_from(["USD", "JPY", "KWD", "EUR"]),
@@ -144,6 +145,7 @@ def test_divide_half_up_needs_a_positive_denominator(denominator: int) -> None:
         divide_half_up(1, denominator)
 
 
+@settings(max_examples=200, deadline=None)
 @given(
     numerator=st.integers(min_value=-(10**30), max_value=10**30),
     denominator=st.integers(min_value=1, max_value=10**15),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 from datetime import UTC, datetime, timedelta, timezone
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.periods import as_utc, period_boundary, period_containing
@@ -106,6 +106,7 @@ moments = st.datetimes(min_value=datetime(1995, 1, 1), max_value=datetime(2045, 
 )
 
 
+@settings(max_examples=200, deadline=None)
 @given(anchor=anchors, at=moments, interval=st.sampled_from(list(BillingInterval)))
 def test_the_period_contains_the_moment_and_keeps_the_anchor_day(
     anchor: datetime, at: datetime, interval: BillingInterval

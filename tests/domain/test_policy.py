@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.plans import BillingInterval, PlanId
@@ -212,6 +212,7 @@ def test_refusal_json_names_the_route() -> None:
     assert add("pro", 3, 0).to_json()["route"] is None
 
 
+@settings(max_examples=200, deadline=None)
 @given(
     plan=st.sampled_from(list(PlanId)),
     licenses=st.integers(min_value=0, max_value=10_000),

@@ -174,7 +174,7 @@ def moment_in(period: BillingPeriod, billionths: int) -> datetime:
     return period.start + timedelta(microseconds=length * billionths // 10**9)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(period=periods, fraction=fractions_of_period, added=seats, price=prices)
 def test_prorate_is_never_negative_nor_above_the_full_period_price(
     period: BillingPeriod, fraction: int, added: int, price: int
@@ -183,7 +183,7 @@ def test_prorate_is_never_negative_nor_above_the_full_period_price(
     assert 0 <= due <= added * price
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(period=periods, added=seats, price=prices)
 def test_prorate_is_zero_at_period_end_and_full_at_start(
     period: BillingPeriod, added: int, price: int
@@ -192,7 +192,7 @@ def test_prorate_is_zero_at_period_end_and_full_at_start(
     assert prorate(added, price, period, period.start) == added * price
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(
     period=periods,
     first=fractions_of_period,
@@ -207,7 +207,7 @@ def test_prorate_never_increases_as_time_passes(
     assert prorate(added, price, period, earlier) >= prorate(added, price, period, later)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(period=periods, fraction=fractions_of_period, a=seats, b=seats, price=prices)
 def test_splitting_the_added_seats_changes_the_total_by_at_most_one_minor_unit(
     period: BillingPeriod, fraction: int, a: int, b: int, price: int
@@ -218,7 +218,7 @@ def test_splitting_the_added_seats_changes_the_total_by_at_most_one_minor_unit(
     assert abs(together - apart) <= 1
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(period=periods, fraction=fractions_of_period, added=seats, price=prices)
 def test_prorate_is_the_exact_rule_rounded_half_up_once(
     period: BillingPeriod, fraction: int, added: int, price: int
@@ -233,7 +233,7 @@ def test_prorate_is_the_exact_rule_rounded_half_up_once(
     assert due - Fraction(1, 2) < exact <= due + Fraction(1, 2)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(
     anchor=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2040, 1, 1)),
     interval=st.sampled_from(list(BillingInterval)),

@@ -132,8 +132,8 @@ async def start_workspace(
             async with aiohttp.ClientSession() as http:
                 yield Workspace(slack, f"http://127.0.0.1:{port}", deps, http, clock)
         finally:
-            await deps.settle()
             await runner.cleanup()
+            await deps.close()
             await engine.dispose()
 
 

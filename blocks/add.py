@@ -40,7 +40,8 @@ def count_input(max_addable: int, initial: int | None) -> Block:
     }
     if max_addable >= 1:
         element["max_value"] = str(max_addable)
-    if initial is not None and initial >= 1:
+    # Slack refuses a view whose initial value lies outside the input's bounds.
+    if initial is not None and 1 <= initial <= max_addable:
         element["initial_value"] = str(initial)
     return {
         "type": "input",

@@ -209,6 +209,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.sandbox.runner import run_sandbox
+
+    data_dir = Path(args.data).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(run_sandbox(args.port, data_dir, args.open))
+    return EXIT_OK
+
+
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     from bot.server import run_scheduler
 
@@ -243,6 +252,20 @@ def build_parser() -> Parser:
         "--no-scheduler", action="store_true", help="don't run the scheduled jobs in this process"
     )
     serve.set_defaults(handler=cmd_serve)
+
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="run the bot against a local Slack workspace in your browser (no Slack needed)",
+        description="Start a local Slack workspace on http://127.0.0.1:PORT with demo "
+        "accounts and users, and the real bot talking to it. Its data lives in its own "
+        "SQLite file; real Slack credentials in the environment are not used.",
+    )
+    sandbox.add_argument("--port", type=int, default=3030, help="web page port (default 3030)")
+    sandbox.add_argument("--open", action="store_true", help="open the page in a browser")
+    sandbox.add_argument(
+        "--data", default="sandbox-data", help="folder for its database (default ./sandbox-data)"
+    )
+    sandbox.set_defaults(handler=cmd_sandbox)
 
     scheduler = commands.add_parser(
         "scheduler",

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     ForeignKey,
     Integer,
@@ -56,9 +57,11 @@ class Account(Base):
     plan: Mapped[str] = mapped_column(String(20))
     billing_interval: Mapped[str] = mapped_column(String(10))
     licenses: Mapped[int] = mapped_column(Integer)
+    # The count the accounts file gave when last imported; see import_accounts.
+    licenses_in_file: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     # None: the plan catalog's list price applies.
-    price_per_license_minor: Mapped[int | None] = mapped_column(Integer)
+    price_per_license_minor: Mapped[int | None] = mapped_column(BigInteger)
     period_anchor: Mapped[datetime] = mapped_column(UTCDateTime())
     csm_name: Mapped[str | None] = mapped_column(String(200))
     csm_slack_user_id: Mapped[str | None] = mapped_column(String(32))
@@ -96,9 +99,9 @@ class Order(Base):
     licenses_before: Mapped[int] = mapped_column(Integer)
     licenses_after: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
-    unit_price_minor: Mapped[int] = mapped_column(Integer)
-    due_today_minor: Mapped[int] = mapped_column(Integer)
-    next_cycle_minor: Mapped[int] = mapped_column(Integer)
+    unit_price_minor: Mapped[int] = mapped_column(BigInteger)
+    due_today_minor: Mapped[int] = mapped_column(BigInteger)
+    next_cycle_minor: Mapped[int] = mapped_column(BigInteger)
     period_start: Mapped[datetime] = mapped_column(UTCDateTime())
     period_end: Mapped[datetime] = mapped_column(UTCDateTime())
     quoted_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -115,7 +118,7 @@ class LedgerCharge(Base):
     reference: Mapped[str] = mapped_column(String(64), unique=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
-    amount_minor: Mapped[int] = mapped_column(Integer)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     description: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

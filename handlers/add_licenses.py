@@ -86,11 +86,11 @@ async def on_order_now(
         return
     seen = await preview(deps.services, state.account_id, count)
     decision = seen.outcome.decision
-    if decision.is_input_error:
-        await ack(response_action="errors", errors={Block.ADD_COUNT: decision.reason})
-        return
     if not decision.allowed:
-        await ack(response_action="update", view=modal_for_preview(seen, state, count))
+        # Invalid, or beyond the bounds the rules give the input (its max_value): a
+        # validation error on the input, as Slack shows its own. The reason names the
+        # route (CSM or Sales), whose button the live quote already shows.
+        await ack(response_action="errors", errors={Block.ADD_COUNT: decision.reason})
         return
     if state.quote is None or state.quote.added != count:
         # Nobody is charged a price they have not seen: show it and ask again.
@@ -126,6 +126,8 @@ async def on_order_now(
             state,
             count,
             notice=f"{stale} Check it and press Order Now again.",
+            # The "placing" view dropped the input's state: show the number again.
+            initial=count,
         )
         await _settle(started)
         await client.views_update(view_id=view["id"], view=again)
@@ -156,6 +158,9 @@ async def _deliver_receipt(
 ) -> None:
     interval = per_period(seen.overview.terms.interval)
     await client.views_update(view_id=view_id, view=build_receipt_modal(receipt, interval))
+    if receipt.replayed:
+        # A repeat of an order already placed (double submit, retry): its DM went out.
+        return
     text = (
         f"You added {licenses(receipt.added)} ({receipt.licenses_before} → "
         f"{receipt.licenses_after}); charged {money(receipt.charged_minor, receipt.currency)}. "

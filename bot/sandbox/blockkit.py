@@ -249,6 +249,13 @@ def _number_bounds(element: dict[str, Any], path: str) -> list[str]:
     low, high = _decimal(element.get("min_value")), _decimal(element.get("max_value"))
     if low is not None and high is not None and low > high:
         return [f"min_value must not exceed max_value [json-pointer:{path}/min_value]"]
+    initial = _decimal(element.get("initial_value"))
+    if initial is not None and (
+        (low is not None and initial < low) or (high is not None and initial > high)
+    ):
+        return [
+            f"initial_value must lie within min_value and max_value [json-pointer:{path}/initial_value]"
+        ]
     return []
 
 

@@ -694,10 +694,11 @@ class FakeSlack:
         # Slack keeps what the user typed in inputs whose block_id survives an update.
         kept_ids = {block.get("block_id") for block in stored["blocks"] if isinstance(block, dict)}
         values = state_of["state"]["values"] if state_of else {}
+        kept = {k: v for k, v in values.items() if k in kept_ids}
         stored.update(
             id=view_id,
             team_id=self.team_id,
-            state={"values": {k: v for k, v in values.items() if k in kept_ids}},
+            state={"values": {**_initial_values(stored["blocks"]), **kept}},
             hash=f"{int(time.time())}.{secrets.token_hex(4)}",
             root_view_id=root_id or view_id,
             previous_view_id=previous_id,
@@ -827,6 +828,25 @@ def _loads_or_keep(text: str) -> Any:
 def _bearer(request: web.Request) -> str:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _initial_values(blocks: list[Any]) -> JsonDict:
+    """What inputs hold before anyone types: their initial values, as Slack submits them."""
+    values: JsonDict = {}
+    for block in blocks:
+        element = block.get("element") if isinstance(block, dict) else None
+        if block.get("type") != "input" or not isinstance(element, dict):
+            continue
+        kind, state = element.get("type"), None
+        if "initial_value" in element:
+            state = {"type": kind, "value": element["initial_value"]}
+        elif "initial_option" in element:
+            state = {"type": kind, "selected_option": element["initial_option"]}
+        elif "initial_date" in element:
+            state = {"type": kind, "selected_date": element["initial_date"]}
+        if state is not None:
+            values[block["block_id"]] = {element["action_id"]: state}
+    return values
 
 
 def _new_id(prefix: str) -> str:

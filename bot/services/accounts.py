@@ -275,6 +275,7 @@ def _fields_of(entry: AccountEntry, price: int | None) -> dict[str, Any]:
         "plan": entry.plan.value,
         "billing_interval": entry.billing_interval.value,
         "licenses": entry.licenses,
+        "licenses_in_file": entry.licenses,
         "currency": entry.currency,
         "price_per_license_minor": price,
         "period_anchor": as_utc(entry.period_start),
@@ -324,6 +325,11 @@ async def import_accounts(ctx: ServiceContext, data: object, actor: str) -> Impo
                     admins=entry.admins,
                 )
                 continue
+            if account.licenses_in_file == entry.licenses:
+                # The file still says what it said: licenses bought or removed in Slack
+                # since then stand. Only a changed number in the file overrides them.
+                del fields["licenses"]
+            account.licenses_in_file = fields.pop("licenses_in_file")
             changes = {
                 key: {"from": _jsonable(getattr(account, key)), "to": _jsonable(value)}
                 for key, value in fields.items()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -47,6 +47,8 @@ class Receipt:
     charge_reference: str | None
     placed_at: datetime
     ordered_by: str
+    # True when this key's order already existed: nothing new was charged.
+    replayed: bool = False
 
     @classmethod
     def of(cls, order: Order) -> Receipt:
@@ -116,7 +118,7 @@ async def place_order(
 def _replay(order: Order, account_id: str, add: int) -> Receipt:
     if order.account_id != account_id or order.added != add:
         raise IdempotencyConflict()
-    return Receipt.of(order)
+    return replace(Receipt.of(order), replayed=True)
 
 
 async def _place_order_once(
@@ -132,15 +134,15 @@ async def _place_order_once(
         # The row lock serialises orders of one account: the rules below see the
         # licenses as they are, and a repeated key sees the order it made.
         account = await load_account(session, account_id, lock=True)
+        admins = [entry.identifier for entry in account.admins]
+        if not is_admin(admins, admin.user_id, admin.email):
+            raise NotAnAdmin(account.name, admins)
         existing = await session.scalar(
             select(Order).where(Order.idempotency_key == idempotency_key)
         )
         if existing is not None:
             return _replay(existing, account_id, add)
 
-        admins = [entry.identifier for entry in account.admins]
-        if not is_admin(admins, admin.user_id, admin.email):
-            raise NotAnAdmin(account.name, admins)
         terms = terms_of(account)
         decision = decide_add(
             terms, add, contacts_of(account, ctx.settings), ctx.settings.max_licenses_per_order

@@ -13,6 +13,7 @@ from bot.models import Account, AuditEntry
 from bot.services.accounts import import_accounts, show_account
 from bot.services.context import ServiceContext
 from bot.services.errors import AccountNotFound, ImportFileError
+from bot.services.orders import AdminIdentity, place_order
 
 
 def account_entry(**overrides: Any) -> dict[str, Any]:
@@ -277,3 +278,29 @@ async def test_a_file_without_an_accounts_list_is_refused(
 ) -> None:
     with pytest.raises(ImportFileError, match="accounts"):
         await import_accounts(ctx, data, actor="t")
+
+
+async def test_reimporting_the_same_file_keeps_licenses_bought_in_slack(
+    ctx: ServiceContext,
+) -> None:
+    await run_import(ctx, account_entry())
+    await place_order(ctx, "acme", AdminIdentity("U0ANN"), 3, "bought-in-slack", None)
+
+    result = await run_import(ctx, account_entry())
+
+    assert result.unchanged == ["acme"]
+    assert (await show_account(ctx, "acme")).terms.licenses == 13
+
+
+async def test_a_changed_license_count_in_the_file_overrides_the_live_count(
+    ctx: ServiceContext,
+) -> None:
+    await run_import(ctx, account_entry())
+    await place_order(ctx, "acme", AdminIdentity("U0ANN"), 3, "bought-in-slack", None)
+
+    result = await run_import(ctx, account_entry(licenses=20))
+
+    assert result.updated == ["acme"]
+    assert (await show_account(ctx, "acme")).terms.licenses == 20
+    [update] = await audit_entries(ctx, "account.updated")
+    assert update.detail["changes"]["licenses"] == {"from": 13, "to": 20}

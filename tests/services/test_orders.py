@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -121,7 +122,9 @@ async def test_same_idempotency_key_returns_the_same_receipt_and_charges_once(
     later = at(ctx, MID_NOVEMBER + timedelta(hours=2))
     again = await place_order(later, "acme", ANN, 3, "key-1", None)
 
-    assert again == first
+    assert not first.replayed
+    assert again.replayed
+    assert replace(again, replayed=False) == first
     assert await licenses_of(ctx) == 13
     assert await count(ctx, Order) == 1
     assert await count(ctx, LedgerCharge) == 1
@@ -134,7 +137,7 @@ async def test_replay_is_answered_even_after_the_rules_would_refuse(ctx: Service
     await seed(ctx, GLOBEX)
     ctx = at(ctx, MID_NOVEMBER)
     first = await place_order(ctx, "globex", ANN, 2, "key-g", None)
-    assert await place_order(ctx, "globex", ANN, 2, "key-g", None) == first
+    assert replace(await place_order(ctx, "globex", ANN, 2, "key-g", None), replayed=False) == first
     assert await licenses_of(ctx, "globex") == 5
 
 
@@ -370,3 +373,13 @@ async def test_the_audit_log_cannot_be_rewritten(ctx: ServiceContext, statement:
 
     assert await count(ctx, AuditEntry) == before
     assert await count(ctx, AuditEntry, actor="mallory") == 0
+
+
+async def test_a_known_order_reference_shows_nothing_to_someone_who_is_not_an_admin(
+    ctx: ServiceContext,
+) -> None:
+    await seed(ctx)
+    await place_order(ctx, "acme", ANN, 3, "key-private", None)
+
+    with pytest.raises(NotAnAdmin):
+        await place_order(ctx, "acme", AdminIdentity("U0EVE"), 3, "key-private", None)

@@ -1,0 +1,296 @@
+"""/licenses as people type it: admins by ID or email, non-admins, strangers, subcommands."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from dateutil.relativedelta import relativedelta
+
+from blocks.ids import Action, Block, Callback, RemovalAction, RemovalBlock, RemovalCallback
+from tests.slack.driver import CSM_CHANNEL, GENERAL, Workspace, block_text, find_element
+
+ACME_ANCHOR = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def monthly_period(now: datetime, anchor: datetime = ACME_ANCHOR) -> tuple[datetime, datetime]:
+    """The calendar-month period from the anchor that contains `now`."""
+    index = (now.year - anchor.year) * 12 + now.month - anchor.month
+    while anchor + relativedelta(months=index) > now:
+        index -= 1
+    while anchor + relativedelta(months=index + 1) <= now:
+        index += 1
+    return anchor + relativedelta(months=index), anchor + relativedelta(months=index + 1)
+
+
+def day(moment: datetime) -> str:
+    return f"{moment:%b} {moment.day}, {moment.year}"
+
+
+def button_labels(view: dict[str, Any], block_id: str) -> dict[str, str]:
+    """action_id -> label of the buttons in one actions block."""
+    block = next(b for b in view["blocks"] if b.get("block_id") == block_id)
+    return {element["action_id"]: element["text"]["text"] for element in block["elements"]}
+
+
+def input_element(view: dict[str, Any], block_id: str) -> dict[str, Any]:
+    """The element of the input block `block_id`."""
+    block = next(b for b in view["blocks"] if b.get("block_id") == block_id)
+    assert block["type"] == "input"
+    element: dict[str, Any] = block["element"]
+    return element
+
+
+def assert_calls_ok(ws: Workspace) -> None:
+    """No Web API call was refused and nobody got the error handler's apology."""
+    refused = [(call.method, call.response) for call in ws.slack.calls if not call.ok]
+    assert refused == []
+    texts = [str(call.params.get("text")) for call in ws.slack.calls_to("chat.postMessage")]
+    assert not any("Something went wrong" in text or ":warning:" in text for text in texts)
+
+
+async def test_admin_by_slack_id_sees_the_plan_modal(workspace: Workspace) -> None:
+    ws = workspace
+    answer = await ws.command("U0ANN")
+    assert answer.status == 200
+    await ws.settle()
+
+    view = ws.modal("U0ANN")
+    assert view["callback_id"] == Callback.PLAN
+    assert json.loads(view["private_metadata"]) == {"account_id": "acme"}
+    text = block_text(view["blocks"])
+    start, end = monthly_period(ws.clock())
+    for expected in (
+        "Acme Corp",
+        "*Plan*\nPro",
+        "*Billing*\nMonthly",
+        "*Licenses*\n10",
+        "*Price per additional license*\n$49.00 per month",
+        f"*Current period*\n{day(start)} – {day(end)}",
+        f"*Renews*\n{day(end)} at $490.00",
+        "*Customer Success Manager*\n<@U0CSM>",
+    ):
+        assert expected in text
+    assert button_labels(view, Block.PLAN_ACTIONS) == {
+        Action.OPEN_ADD: "Add licenses",
+        Action.REQUEST_REMOVAL: "Request removal",
+        Action.CONTACT_SUPPORT: "Contact support",
+    }
+    # Admin by ID: no directory look-up, and the modal opened straight away.
+    assert ws.slack.calls_to("users.info") == []
+    assert len(ws.slack.calls_to("views.open")) == 1
+    assert ws.slack.calls_to("response_url") == []
+    assert_calls_ok(ws)
+
+
+async def test_plan_is_also_the_explicit_subcommand(workspace: Workspace) -> None:
+    await workspace.command("U0ANN", "PLAN")
+    await workspace.settle()
+    assert workspace.modal("U0ANN")["callback_id"] == Callback.PLAN
+
+
+async def test_admin_by_email_is_recognised_through_users_info(workspace: Workspace) -> None:
+    ws = workspace
+    await ws.command("U0ERIN")
+    await ws.settle()
+
+    view = ws.modal("U0ERIN")
+    assert view["callback_id"] == Callback.PLAN
+    assert "*Licenses*\n10" in block_text(view["blocks"])
+    assert [call.params["user"] for call in ws.slack.calls_to("users.info")] == ["U0ERIN"]
+    assert ws.slack.calls_to("response_url") == []
+    assert_calls_ok(ws)
+
+
+async def test_non_admin_is_told_who_the_admins_are_and_can_ask_them(workspace: Workspace) -> None:
+    ws = workspace
+    await ws.command("U0BOB", "add 4")
+    await ws.settle()
+
+    assert ws.slack.calls_to("views.open") == []
+    [posted] = ws.slack.calls_to("response_url")
+    assert posted.params["response_type"] == "ephemeral"
+    [ephemeral] = ws.slack.ephemerals
+    assert ephemeral["user"] == "U0BOB"
+    assert ephemeral["channel"] == GENERAL
+    text = block_text(ephemeral["blocks"])
+    assert "Only license admins of *Acme Corp* can change licenses." in text
+    assert "<@U0ANN>" in text
+    assert "erin@acme.example" in text
+    button, _ = find_element(ephemeral["blocks"], Action.ASK_ADMINS)
+    assert button["text"]["text"] == "Ask an admin"
+
+    await ws.click_in_message("U0BOB", GENERAL, ephemeral, Action.ASK_ADMINS)
+    await ws.settle()
+
+    # Both admins get a DM; Erin is found by her email.
+    assert [call.params["email"] for call in ws.slack.calls_to("users.lookupByEmail")] == [
+        "erin@acme.example"
+    ]
+    for admin in ("U0ANN", "U0ERIN"):
+        [dm] = ws.slack.messages[ws.slack.dm_channel(admin)]
+        assert "<@U0BOB> asks for more licenses for *Acme Corp*." in block_text(dm["blocks"])
+        assert "/licenses add" in block_text(dm["blocks"])
+    assert ws.slack.dm_channel("U0BOB") not in ws.slack.messages
+    # Bob's ephemeral message is replaced by the confirmation.
+    assert [e["text"] for e in ws.slack.ephemerals] == [
+        ":white_check_mark: Sent to 2 admins of Acme Corp."
+    ]
+    assert_calls_ok(ws)
+
+
+async def test_unknown_workspace_is_told_how_to_get_linked(workspace: Workspace) -> None:
+    ws = workspace
+    await ws.command("U0NOBODY", "", team_id="T0ELSEWHERE")
+    await ws.settle()
+
+    assert ws.slack.calls_to("views.open") == []
+    [ephemeral] = ws.slack.ephemerals
+    assert ephemeral["user"] == "U0NOBODY"
+    assert "not linked to a licensing account" in ephemeral["text"]
+    assert "`T0ELSEWHERE`" in ephemeral["text"]
+    assert "https://support.vendor.example" in ephemeral["text"]
+    assert_calls_ok(ws)
+
+
+@pytest.mark.parametrize("user", ["U0ANN", "U0BOB"])
+async def test_help_lists_the_subcommands(workspace: Workspace, user: str) -> None:
+    ws = workspace
+    await ws.command(user, "help")
+    await ws.settle()
+
+    assert ws.slack.calls_to("views.open") == []
+    [ephemeral] = ws.slack.ephemerals
+    text = block_text(ephemeral["blocks"])
+    for line in ("`/licenses add [N]`", "`/licenses remove [N]`", "`/licenses help`"):
+        assert line in text
+    assert "I don't know" not in text
+    assert_calls_ok(ws)
+
+
+@pytest.mark.parametrize("text", ["frobnicate", "buy 3 please"])
+async def test_unknown_subcommand_answers_with_the_help(workspace: Workspace, text: str) -> None:
+    ws = workspace
+    await ws.command("U0ANN", text)
+    await ws.settle()
+
+    assert ws.slack.calls_to("views.open") == []
+    [ephemeral] = ws.slack.ephemerals
+    shown = block_text(ephemeral["blocks"])
+    assert f"I don't know `/licenses {text}`." in shown
+    assert "`/licenses add [N]`" in shown
+    assert_calls_ok(ws)
+
+
+async def test_add_with_a_number_opens_the_add_modal_with_its_quote(workspace: Workspace) -> None:
+    ws = workspace
+    await ws.command("U0ANN", "add 3")
+    await ws.settle()
+
+    view = ws.modal("U0ANN")
+    assert view["callback_id"] == Callback.ADD
+    assert view["submit"]["text"] == "Order Now"
+    element = input_element(view, Block.ADD_COUNT)
+    assert (element["action_id"], element["initial_value"]) == (Action.ADD_COUNT, "3")
+    text = block_text(view["blocks"])
+    assert "*Total Licenses*\n13 (10 + 3)" in text
+    assert "*Price Details*\n$637.00 per month" in text
+    state = json.loads(view["private_metadata"])
+    assert state["quote"]["added"] == 3
+    assert state["idempotency_key"].startswith("add-")
+    assert_calls_ok(ws)
+
+
+async def test_add_without_a_number_asks_for_one(workspace: Workspace) -> None:
+    ws = workspace
+    await ws.command("U0ANN", "add")
+    await ws.settle()
+
+    view = ws.modal("U0ANN")
+    assert view["callback_id"] == Callback.ADD
+    element = input_element(view, Block.ADD_COUNT)
+    assert "initial_value" not in element
+    assert (element["min_value"], element["max_value"]) == ("1", "1000")
+    assert "Enter a number to see the price." in block_text(view["blocks"])
+    assert json.loads(view["private_metadata"])["quote"] is None
+
+
+@pytest.mark.parametrize(("text", "initial"), [("remove", None), ("remove 2", "2")])
+async def test_remove_opens_the_removal_request_modal(
+    workspace: Workspace, text: str, initial: str | None
+) -> None:
+    ws = workspace
+    await ws.command("U0ANN", text)
+    await ws.settle()
+
+    view = ws.modal("U0ANN")
+    assert view["callback_id"] == RemovalCallback.REQUEST
+    assert view["title"]["text"] == "Remove licenses"
+    assert "*Acme Corp* has 10 licenses." in block_text(view["blocks"])
+    element = input_element(view, RemovalBlock.COUNT)
+    assert element["action_id"] == RemovalAction.COUNT
+    assert element.get("initial_value") == initial
+    assert element["max_value"] == "9"
+    assert_calls_ok(ws)
+
+
+@pytest.mark.parametrize(
+    ("team_id", "admin", "name", "plan"),
+    [
+        ("T0INITECH", "U0IRA", "Initech", "Enterprise"),
+        ("T0UMBRELLA", "U0UMA", "Umbrella", "Gong Edition"),
+    ],
+)
+async def test_csm_accounts_get_ask_my_csm_instead_of_add(
+    workspace: Workspace, team_id: str, admin: str, name: str, plan: str
+) -> None:
+    ws = workspace
+    ws.team_id = team_id
+    for text in ("", "add", "add 2"):
+        await ws.command(admin, text)
+        await ws.settle()
+        view = ws.modal(admin)
+        assert view["callback_id"] == Callback.PLAN, text
+        labels = button_labels(view, Block.PLAN_ACTIONS)
+        assert labels == {
+            Action.ASK_CSM: "Ask my CSM",
+            Action.REQUEST_REMOVAL: "Request removal",
+            Action.CONTACT_SUPPORT: "Contact support",
+        }
+        shown = block_text(view["blocks"])
+        assert f"*Plan*\n{plan}" in shown
+        assert "Customer Success Manager" in shown
+
+    await ws.click_in_view(admin, view, Action.ASK_CSM)
+    await ws.settle()
+
+    [post] = ws.slack.messages[CSM_CHANNEL]
+    posted = block_text(post["blocks"])
+    assert f"<@U0CSM>: <@{admin}> of *{name}*" in posted
+    assert "asks for more licenses" in posted
+    assert "Not self-serve:" in posted
+    # The admin is told in the same modal.
+    confirmed = ws.modal(admin)
+    assert confirmed["id"] == view["id"]
+    assert confirmed["title"]["text"] == "Ask my CSM"
+    assert "Sent. Casey Doe has your request" in block_text(confirmed["blocks"])
+    assert_calls_ok(ws)
+
+
+async def test_contact_support_shows_where_to_get_help(workspace: Workspace) -> None:
+    ws = workspace
+    await ws.command("U0ANN")
+    await ws.settle()
+    plan = ws.modal("U0ANN")
+
+    await ws.click_in_view("U0ANN", plan, Action.CONTACT_SUPPORT)
+    await ws.settle()
+
+    stack = ws.slack.modal_stack("U0ANN")
+    assert [v["callback_id"] for v in stack] == [Callback.PLAN, Callback.INFO]
+    text = block_text(stack[-1]["blocks"])
+    assert "https://support.vendor.example" in text
+    assert "sales@vendor.example" in text
+    assert_calls_ok(ws)

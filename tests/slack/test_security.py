@@ -1,0 +1,159 @@
+"""Only Slack's signed, fresh requests reach the bot: everything else is 401 and changes nothing."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from sqlalchemy import func, select
+
+from blocks.ids import Action, Block, Callback
+from bot.models import Account, AuditEntry, LedgerCharge, Order
+from tests.slack.driver import SIGNING_SECRET, Answer, Workspace, block_text, sign
+
+ANN = "U0ANN"
+FORGERIES = ["wrong secret", "stale timestamp"]
+
+
+async def snapshot(ws: Workspace) -> tuple[int, int, int, int]:
+    """What any accepted request would change: orders, charges, audit entries, licenses."""
+    async with ws.services.sessions() as session:
+        orders = await session.scalar(select(func.count()).select_from(Order))
+        charges = await session.scalar(select(func.count()).select_from(LedgerCharge))
+        audit = await session.scalar(select(func.count()).select_from(AuditEntry))
+        licenses = await session.scalar(select(Account.licenses).where(Account.id == "acme"))
+    assert orders is not None and charges is not None and audit is not None
+    assert licenses is not None
+    return orders, charges, audit, licenses
+
+
+def forged(kind: str) -> dict[str, Any]:
+    """How the driver signs a forgery: another secret, or Slack's signature from 10 min ago."""
+    if kind == "wrong secret":
+        return {"secret": "not-the-signing-secret"}
+    return {"timestamp": int(time.time()) - 600}
+
+
+async def open_add_modal_with_quote(ws: Workspace) -> dict[str, Any]:
+    await ws.command(ANN, "add")
+    await ws.settle()
+    await ws.type_number(ANN, Block.ADD_COUNT, Action.ADD_COUNT, "3")
+    await ws.settle()
+    view = ws.modal(ANN)
+    assert "*Total Licenses*\n13 (10 + 3)" in block_text(view["blocks"])
+    return view
+
+
+@pytest.mark.parametrize("forgery", FORGERIES)
+async def test_forged_or_stale_slash_command_is_refused(workspace: Workspace, forgery: str) -> None:
+    ws = workspace
+    before = await snapshot(ws)
+
+    answer = await ws.command(ANN, "add 3", **forged(forgery))
+    await ws.settle()
+
+    assert answer.status == 401
+    assert ws.slack.calls == []
+    assert ws.slack.modal_stack(ANN) == []
+    assert await snapshot(ws) == before
+
+    # The same request, signed for real and fresh, is served: the refusal was the signature.
+    assert (await ws.command(ANN, "add 3")).status == 200
+    await ws.settle()
+    assert ws.modal(ANN)["callback_id"] == Callback.ADD
+
+
+@pytest.mark.parametrize("forgery", FORGERIES)
+async def test_forged_or_stale_order_now_places_nothing(workspace: Workspace, forgery: str) -> None:
+    ws = workspace
+    view = await open_add_modal_with_quote(ws)
+    shown = copy.deepcopy(view)
+    before = await snapshot(ws)
+    ws.slack.clear()
+
+    answer = await ws.submit(ANN, view=copy.deepcopy(view), **forged(forgery))
+    await ws.settle()
+
+    assert answer.status == 401
+    assert ws.slack.calls == []
+    assert await snapshot(ws) == before == (0, 0, before[2], 10)
+    assert ws.modal(ANN)["blocks"] == shown["blocks"]
+    assert ws.slack.dm_channel(ANN) not in ws.slack.messages
+
+
+@pytest.mark.parametrize("forgery", FORGERIES)
+async def test_forged_or_stale_keystroke_changes_no_quote(
+    workspace: Workspace, forgery: str
+) -> None:
+    ws = workspace
+    view = await open_add_modal_with_quote(ws)
+    ws.slack.clear()
+
+    answer = await ws.type_number(ANN, Block.ADD_COUNT, Action.ADD_COUNT, "9", **forged(forgery))
+    await ws.settle()
+
+    assert answer.status == 401
+    assert ws.slack.calls == []
+    assert ws.modal(ANN)["hash"] == view["hash"]
+    assert "*Total Licenses*\n13 (10 + 3)" in block_text(ws.modal(ANN)["blocks"])
+
+
+@pytest.mark.parametrize("forgery", FORGERIES)
+async def test_forged_or_stale_event_publishes_nothing(workspace: Workspace, forgery: str) -> None:
+    ws = workspace
+    event = {
+        "token": "legacy-verification-token",
+        "team_id": "T0ACME",
+        "api_app_id": "A0LICENSES",
+        "event": {"type": "app_home_opened", "user": ANN, "tab": "home", "event_ts": "1.0"},
+        "type": "event_callback",
+        "event_id": "Ev0FORGED",
+        "event_time": int(time.time()),
+    }
+    answer = await ws.post(json.dumps(event), "application/json", **forged(forgery))
+    await ws.settle()
+
+    assert answer.status == 401
+    assert ws.slack.calls == []
+    assert ANN not in ws.slack.homes
+
+
+async def post_raw(ws: Workspace, body: str, headers: dict[str, str]) -> Answer:
+    async with ws.http.post(f"{ws.url}/slack/events", data=body, headers=headers) as response:
+        return Answer(response.status, await response.text())
+
+
+@pytest.mark.parametrize("sent", ["none", "timestamp only", "signature only"])
+async def test_missing_signature_headers_are_refused(workspace: Workspace, sent: str) -> None:
+    ws = workspace
+    view = await open_add_modal_with_quote(ws)
+    before = await snapshot(ws)
+    ws.slack.clear()
+
+    payload = {
+        "type": "view_submission",
+        "user": ws.user(ANN),
+        "api_app_id": "A0LICENSES",
+        "team": {"id": "T0ACME", "domain": "acme"},
+        "trigger_id": ws.slack.new_trigger_id(ANN, view["id"]),
+        "view": view,
+    }
+    body = urlencode({"payload": json.dumps(payload)})
+    stamp = int(time.time())
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if sent == "timestamp only":
+        headers["X-Slack-Request-Timestamp"] = str(stamp)
+    if sent == "signature only":
+        headers["X-Slack-Signature"] = sign(body, stamp, SIGNING_SECRET)
+
+    answer = await post_raw(ws, body, headers)
+    await ws.settle()
+
+    assert answer.status == 401
+    assert ws.slack.calls == []
+    assert await snapshot(ws) == before
+    assert (before[0], before[3]) == (0, 10)

@@ -101,7 +101,7 @@ def _status_line(view: RemovalView) -> str:
         applied = day(view.applied_at) if view.applied_at else ""
         return (
             f":white_check_mark: *Applied* on {applied}: approved by {who}; the account went "
-            f"to {licenses(view.licenses_after)}."
+            f"to {licenses(view.licenses_left)}."
         )
     return ":hourglass_flowing_sand: *Waiting for a CSM decision.*"
 
@@ -237,6 +237,6 @@ def requester_update_text(view: RemovalView, stage: str) -> str:
     if stage == "applied":
         return (
             f"Your removal {view.reference} took effect: {view.account_name} now has "
-            f"{licenses(view.licenses_after)}."
+            f"{licenses(view.licenses_left)}."
         )
     return f"Your removal request {view.reference}: {_status_line(view)}"

@@ -7,7 +7,7 @@ from typing import Any
 
 from babel.dates import format_date
 
-from bot.domain.money import format_money
+from bot.domain.money import DEFAULT_LOCALE, format_money
 from bot.domain.plans import BillingInterval
 
 Block = dict[str, Any]
@@ -85,7 +85,7 @@ def money(minor: int, currency: str) -> str:
 
 
 def day(moment: datetime) -> str:
-    return str(format_date(moment.date(), format="medium", locale="en_US"))
+    return str(format_date(moment.date(), format="medium", locale=DEFAULT_LOCALE))
 
 
 def per_period(interval: BillingInterval) -> str:

@@ -14,6 +14,7 @@ from blocks.removal import (
     removal_message_text,
     requester_update_text,
 )
+from bot.domain.removal import RemovalStatus
 from bot.integrations.tickets import NewTicket, TicketProvider
 from bot.services import outbox
 from bot.services.context import ServiceContext
@@ -28,6 +29,11 @@ from bot.services.removals import (
 log = logging.getLogger(__name__)
 
 HomePublisher = Callable[[str, str], Awaitable[None]]
+
+
+def _verdict(view: RemovalView) -> str:
+    """What the CSM decided; by the time this is sent an approval may already have applied."""
+    return "denied" if view.status is RemovalStatus.DENIED else "approved"
 
 
 class NotYet(Exception):
@@ -108,7 +114,9 @@ class Effects:
                     f"Requested by Slack user {view.requested_by}\n\n"
                     f"Reason:\n{view.reason}\n"
                 ),
-            )
+            ),
+            # Stable across retries: a POST that timed out but went through is not repeated.
+            idempotency_key=f"licensebot-{view.reference}",
         )
         await record_ticket(self.services, view.id, ref.reference, ref.url)
 
@@ -119,7 +127,7 @@ class Effects:
         note = f" Note: {view.decision_note}" if view.decision_note else ""
         await self.tickets.resolve(
             view.ticket_reference,
-            f"{view.status.value.capitalize()} in Slack by {view.decided_by}.{note}",
+            f"{_verdict(view).capitalize()} in Slack by {view.decided_by}.{note}",
         )
 
     async def _post_request(self, payload: dict[str, Any]) -> None:
@@ -172,14 +180,15 @@ class Effects:
         note = f" Note: {view.decision_note}" if view.decision_note else ""
         when = f", effective {view.effective_at.date().isoformat()}" if view.effective_at else ""
         await self._reply(
-            payload, f"<@{view.decided_by}> {view.status.value} this request{when}.{note}"
+            payload, f"<@{view.decided_by}> {_verdict(view)} this request{when}.{note}"
         )
 
     async def _thread_applied(self, payload: dict[str, Any]) -> None:
         view = await self._view(payload)
         await self._reply(
             payload,
-            f"Applied: {view.account_name} went from {view.licenses_at_request} to {view.licenses_after} licenses.",
+            f"Applied: {view.remove_count:,} license(s) removed; {view.account_name} now has "
+            f"{view.licenses_left:,}.",
         )
 
     async def _thread_reminder(self, payload: dict[str, Any]) -> None:

@@ -15,10 +15,10 @@ def new_add_state(account_id: str) -> AddModalState:
     return AddModalState(account_id=account_id, idempotency_key=f"add-{uuid.uuid4().hex}")
 
 
-def read_count(raw: str | None) -> int | str:
+def read_count(raw: str | None, purpose: str = "add") -> int | str:
     """The typed number, or the sentence that says what is wrong with it."""
     if raw is None or not raw.strip():
-        return "Enter a number of licenses to add."
+        return f"Enter a number of licenses to {purpose}."
     try:
         return parse_count(raw)
     except InvalidCount as exc:

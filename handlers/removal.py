@@ -23,9 +23,9 @@ from bot.services.removals import (
     NotACsm,
     RemovalView,
     apply_due_removals,
-    check_removal,
     decide_removal,
     get_removal,
+    record_requester,
     request_removal,
 )
 from handlers.add_modal import read_count
@@ -66,41 +66,35 @@ async def on_removal_submitted(
 ) -> None:
     deps = deps_of(context)
     state = RemovalModalState.model_validate_json(view["private_metadata"])
-    count = read_count(_value(view, RemovalBlock.COUNT, RemovalAction.COUNT).get("value"))
+    count = read_count(
+        _value(view, RemovalBlock.COUNT, RemovalAction.COUNT).get("value"), purpose="remove"
+    )
     reason = _value(view, RemovalBlock.REASON, RemovalAction.REASON).get("value") or ""
     option = _value(view, RemovalBlock.TIMING, RemovalAction.TIMING).get("selected_option") or {}
     timing = Timing(option.get("value", Timing.RENEWAL.value))
     if isinstance(count, str):
         await ack(response_action="errors", errors={RemovalBlock.COUNT: count})
         return
-    try:
-        await check_removal(deps.services, state.account_id, count, reason)
-    except InvalidRemoval as invalid:
-        await ack(response_action="errors", errors={FIELD_BLOCKS[invalid.field]: str(invalid)})
-        return
-    await ack(
-        response_action="update",
-        view=build_info_modal("Remove licenses", ":hourglass_flowing_sand: Sending your request…"),
-    )
+    # Recording the request is one quick transaction, so the admin's modal can show its
+    # reference at once; the ticket and the messages follow after the ack.
     access = await access_of(deps, body)
     try:
         if access.identity is None:
             raise ServiceError("Only license admins can ask to remove licenses.")
-        profile = await deps.directory.profile(access.user_id)
-        identity = access.identity
-        if identity.email is None and profile.email:
-            identity = type(identity)(identity.user_id, profile.email)
         created = await request_removal(
-            deps.services, state.account_id, identity, count, reason, timing, profile.name
+            deps.services, state.account_id, access.identity, count, reason, timing
         )
+    except InvalidRemoval as invalid:
+        await ack(response_action="errors", errors={FIELD_BLOCKS[invalid.field]: str(invalid)})
+        return
     except ServiceError as refused:
-        await client.views_update(
-            view_id=view["id"], view=build_info_modal("Remove licenses", f":warning: {refused}")
+        await ack(
+            response_action="update",
+            view=build_info_modal("Remove licenses", f":warning: {refused}"),
         )
         return
-    deps.run_effects_soon()
-    await client.views_update(
-        view_id=view["id"],
+    await ack(
+        response_action="update",
         view=build_info_modal(
             "Request sent",
             f":white_check_mark: Request *{created.reference}* is with your Customer Success "
@@ -110,6 +104,10 @@ async def on_removal_submitted(
             "You'll get the ticket reference by DM now, and another DM when it is decided.",
         ),
     )
+    # The ticket names its requester; Slack's directory tells who that is.
+    profile = await deps.directory.profile(access.user_id)
+    await record_requester(deps.services, created.id, profile.name, profile.email)
+    deps.run_effects_soon()
 
 
 async def _tell(client: AsyncWebClient, body: dict[str, Any], text: str) -> None:
@@ -187,10 +185,8 @@ async def on_decision_submitted(
             errors={RemovalBlock.NOTE: "Give the admin a reason for the denial."},
         )
         return
-    await ack(
-        response_action="update",
-        view=build_info_modal("Removal request", "Recording your decision…"),
-    )
+    # The decision is one atomic UPDATE: deciding before the ack lets the modal say at
+    # once who won; the messages, the ticket and the effect follow after it.
     try:
         outcome = await decide_removal(
             deps.services,
@@ -200,22 +196,28 @@ async def on_decision_submitted(
             note=note,
             effective_at=effective,
         )
+    except InvalidRemoval as invalid:
+        await ack(response_action="errors", errors={FIELD_BLOCKS[invalid.field]: str(invalid)})
+        return
     except ServiceError as refused:
-        await client.views_update(
-            view_id=view["id"], view=build_info_modal("Removal request", f":warning: {refused}")
+        await ack(
+            response_action="update",
+            view=build_info_modal("Removal request", f":warning: {refused}"),
         )
         return
     if not outcome.won:
-        await client.views_update(
-            view_id=view["id"], view=build_info_modal("Already decided", decided_text(outcome.view))
+        await ack(
+            response_action="update",
+            view=build_info_modal("Already decided", decided_text(outcome.view)),
         )
         return
+    await ack(
+        response_action="update",
+        view=build_info_modal("Removal request", _done_text(outcome.view)),
+    )
     if request.verdict is Verdict.APPROVE:
         await apply_due_removals(deps.services)
     deps.run_effects_soon()
-    await client.views_update(
-        view_id=view["id"], view=build_info_modal("Removal request", _done_text(outcome.view))
-    )
 
 
 def _done_text(view: RemovalView) -> str:

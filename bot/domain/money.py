@@ -47,7 +47,11 @@ def decimal_string(minor: int, currency: str) -> str:
     return str(to_decimal(minor, currency))
 
 
-def format_money(minor: int, currency: str, locale: str | Locale = "en_US") -> str:
+# Parsed once: Babel would otherwise look the locale up on every call.
+DEFAULT_LOCALE = Locale.parse("en_US")
+
+
+def format_money(minor: int, currency: str, locale: Locale = DEFAULT_LOCALE) -> str:
     """Human form for Slack and the terminal: "$1,440.00", "¥1,440"."""
     return str(format_currency(to_decimal(minor, currency), currency, locale=locale))
 

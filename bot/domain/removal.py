@@ -60,11 +60,13 @@ def check_request(
     return decision
 
 
-def check_reason(reason: str | None) -> str | None:
-    """The problem with a reason, or None when it is fine."""
+def check_reason(
+    reason: str | None, missing: str = "Tell your CSM why you want to remove licenses."
+) -> str | None:
+    """The problem with a reason (`missing` when there is none), or None when it is fine."""
     text = (reason or "").strip()
     if not text:
-        return "Tell your CSM why you want to remove licenses."
+        return missing
     if len(text) > MAX_REASON_LENGTH:
         return f"Keep the reason under {MAX_REASON_LENGTH} characters (it has {len(text)})."
     return None

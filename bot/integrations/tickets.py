@@ -34,7 +34,9 @@ class TicketUnavailable(Exception):
 
 
 class TicketProvider(Protocol):
-    async def create(self, ticket: NewTicket) -> TicketRef: ...
+    async def create(self, ticket: NewTicket, *, idempotency_key: str | None = None) -> TicketRef:
+        """Open a ticket; the same key must not open a second one."""
+        ...
 
     async def resolve(self, reference: str, comment: str) -> None:
         """Add `comment` to the ticket and mark it solved."""
@@ -47,7 +49,9 @@ class BuiltinTickets:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def create(self, ticket: NewTicket) -> TicketRef:
+    async def create(self, ticket: NewTicket, *, idempotency_key: str | None = None) -> TicketRef:
+        # The outbox creates each request's ticket after its own row is written, and
+        # records the reference in the same way, so a key adds nothing here.
         requester = " ".join(
             part
             for part in (

@@ -79,10 +79,18 @@ class RemovalView:
     channel_id: str | None
     message_ts: str | None
     created_at: datetime
+    # What the account was left with when the removal applied (None until then).
+    applied_licenses: int | None = None
 
     @property
     def licenses_after(self) -> int:
+        """What the request asks to leave, counted from the licenses when it was made."""
         return max(self.licenses_at_request - self.remove_count, 1)
+
+    @property
+    def licenses_left(self) -> int:
+        """Once applied, what the account really kept (other removals may have gone first)."""
+        return self.licenses_after if self.applied_licenses is None else self.applied_licenses
 
     @classmethod
     def of(cls, row: RemovalRequest, account: Account) -> RemovalView:
@@ -112,6 +120,7 @@ class RemovalView:
             channel_id=row.channel_id,
             message_ts=row.message_ts,
             created_at=row.created_at,
+            applied_licenses=row.licenses_after,
         )
 
 
@@ -140,23 +149,6 @@ async def load_removal(
 async def get_removal(ctx: ServiceContext, request_id: int) -> RemovalView:
     async with ctx.sessions() as session, session.begin():
         return await load_removal(session, request_id)
-
-
-async def check_removal(
-    ctx: ServiceContext, account_id: str, count: object, reason: str | None
-) -> None:
-    """Raise InvalidRemoval for what the admin must fix, before anything is written."""
-    async with ctx.sessions() as session, session.begin():
-        account = await load_account(session, account_id)
-        open_counts = await _open_removals(session, account_id)
-        decision = check_request(
-            terms_of(account), count, open_counts, contacts_of(account, ctx.settings)
-        )
-    if decision.is_input_error:
-        raise InvalidRemoval("count", decision.reason)
-    problem = check_reason(reason)
-    if problem:
-        raise InvalidRemoval("reason", problem)
 
 
 async def request_removal(
@@ -246,8 +238,10 @@ async def decide_removal(
         current = await load_removal(session, request_id)
         if not may_decide(decider, ctx.settings.csm_user_id_set, current.csm_user_id):
             raise NotACsm()
-        if verdict is Verdict.DENY and check_reason(note):
-            raise InvalidRemoval("note", "Give the admin a reason for the denial.")
+        if verdict is Verdict.DENY:
+            problem = check_reason(note, missing="Give the admin a reason for the denial.")
+            if problem:
+                raise InvalidRemoval("note", problem)
         values: dict[str, object] = {
             "status": verdict.status.value,
             "decided_by": decider,
@@ -265,26 +259,28 @@ async def decide_removal(
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            return DecisionOutcome(False, current)
-        audit.record(
-            session,
-            current.account_id,
-            decider,
-            f"removal.{verdict.status.value}",
-            request=current.reference,
-            remove=current.remove_count,
-            note=values["decision_note"],
-            effective_at=iso(values["effective_at"]) if verdict is Verdict.APPROVE else None,  # type: ignore[arg-type]
-        )
-        for kind in (
-            "removal.refresh",
-            "removal.thread_decision",
-            "removal.notify_requester",
-            "ticket.resolve",
-        ):
-            enqueue(session, kind, now, request_id=request_id)
-    return DecisionOutcome(True, await get_removal(ctx, request_id))
+        won = result.rowcount == 1  # type: ignore[attr-defined]
+        if won:
+            audit.record(
+                session,
+                current.account_id,
+                decider,
+                f"removal.{verdict.status.value}",
+                request=current.reference,
+                remove=current.remove_count,
+                note=values["decision_note"],
+                effective_at=iso(values["effective_at"]) if verdict is Verdict.APPROVE else None,  # type: ignore[arg-type]
+            )
+            for kind in (
+                "removal.refresh",
+                "removal.thread_decision",
+                "removal.notify_requester",
+                "ticket.resolve",
+            ):
+                enqueue(session, kind, now, request_id=request_id)
+    # Read after the commit: a loser may have read the request while it was still pending
+    # (PostgreSQL re-checks the WHERE once the winner commits) and must learn who won.
+    return DecisionOutcome(won, await get_removal(ctx, request_id))
 
 
 async def apply_due_removals(ctx: ServiceContext) -> list[RemovalView]:
@@ -320,13 +316,10 @@ async def apply_due_removals(ctx: ServiceContext) -> list[RemovalView]:
                 licenses_before=before,
                 licenses_after=account.licenses,
             )
-            for kind in (
-                "removal.refresh",
-                "removal.thread_applied",
-                "removal.notify_requester",
-                "home.refresh",
-            ):
+            for kind in ("removal.refresh", "removal.thread_applied"):
                 enqueue(session, kind, now, request_id=row.id)
+            enqueue(session, "removal.notify_requester", now, request_id=row.id, stage="applied")
+            enqueue(session, "home.refresh", now, request_id=row.id)
             applied.append(RemovalView.of(row, account))
     return applied
 
@@ -414,3 +407,15 @@ async def requester_contact(ctx: ServiceContext, request_id: int) -> tuple[str |
         if row is None:
             raise RemovalNotFound(request_id)
         return row.requester_name, row.requester_email
+
+
+async def record_requester(
+    ctx: ServiceContext, request_id: int, name: str | None, email: str | None
+) -> None:
+    """Who asked, as Slack's directory knows them: the ticket's requester."""
+    async with ctx.sessions() as session, session.begin():
+        row = await session.get(RemovalRequest, request_id, with_for_update=True)
+        if row is None:
+            raise RemovalNotFound(request_id)
+        row.requester_name = name or row.requester_name
+        row.requester_email = email or row.requester_email

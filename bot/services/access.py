@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bot.domain.policy import is_admin, lists_emails
 from bot.integrations.slack_directory import Directory
-from bot.services.accounts import AccountOverview, account_for_team, overview_of
+from bot.services.accounts import AccountOverview, overview_of, recent_account
 from bot.services.context import ServiceContext
 from bot.services.orders import AdminIdentity
 
@@ -28,9 +28,8 @@ class Access:
 async def resolve_access(
     ctx: ServiceContext, directory: Directory, team_id: str, user_id: str
 ) -> Access:
-    async with ctx.reading() as session, session.begin():
-        account = await account_for_team(session, team_id)
-        overview = overview_of(account, ctx.settings, ctx.clock()) if account else None
+    account = await recent_account(ctx, team_id=team_id)
+    overview = overview_of(account, ctx.settings, ctx.clock()) if account else None
     if overview is None:
         return Access(team_id, user_id, None, None)
     if is_admin(overview.admins, user_id):

@@ -68,6 +68,31 @@ async def account_for_team(session: AsyncSession, team_id: str) -> Account | Non
     return account
 
 
+async def recent_account(
+    ctx: ServiceContext, *, team_id: str | None = None, account_id: str | None = None
+) -> Account | None:
+    """An account by workspace or id for display and quotes, read at most a moment ago.
+
+    Never for writes: those read under the row lock (load_account(lock=True)).
+    """
+    key = f"team:{team_id}" if team_id is not None else f"id:{account_id}"
+    found, account = ctx.recent.get(key)
+    if not found:
+        async with ctx.reading() as session, session.begin():
+            if team_id is not None:
+                account = await account_for_team(session, team_id)
+            else:
+                account = await session.scalar(
+                    select(Account)
+                    .where(Account.id == account_id)
+                    .options(selectinload(Account.admins))
+                )
+        ctx.recent.put(key, account)
+    if account is None and account_id is not None:
+        raise AccountNotFound(account_id)
+    return account if isinstance(account, Account) else None
+
+
 @dataclass(frozen=True)
 class AccountOverview:
     """An account as admins see it: plan, licenses, price, period, who to ask."""
@@ -350,4 +375,5 @@ async def import_accounts(ctx: ServiceContext, data: object, actor: str) -> Impo
                 setattr(account, key, value)
             updated.append(entry.id)
             audit.record(session, entry.id, actor, "account.updated", changes=changes)
+    ctx.recent.forget()
     return ImportResult(created, updated, unchanged)

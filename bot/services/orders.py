@@ -103,7 +103,7 @@ async def place_order(
     is younger than QUOTE_TTL_SECONDS. None charges the current price (CLI, tests).
     """
     try:
-        return await _place_order_once(ctx, account_id, admin, add, idempotency_key, shown_quote)
+        receipt = await _place_order_once(ctx, account_id, admin, add, idempotency_key, shown_quote)
     except IntegrityError:
         # The same key was used concurrently for another account; the winner stands.
         async with ctx.reading() as session, session.begin():
@@ -113,6 +113,8 @@ async def place_order(
         if order is None:
             raise
         return _replay(order, account_id, add)
+    ctx.recent.forget()
+    return receipt
 
 
 def _replay(order: Order, account_id: str, add: int) -> Receipt:

@@ -10,8 +10,8 @@ from bot.domain.pricing import AccountTerms, Quote, build_quote
 from bot.services.accounts import (
     AccountOverview,
     contacts_of,
-    load_account,
     overview_of,
+    recent_account,
 )
 from bot.services.context import ServiceContext
 
@@ -44,10 +44,10 @@ async def preview(
     ctx: ServiceContext, account_id: str, add: object, at: datetime | None = None
 ) -> Preview:
     now = at or ctx.clock()
-    async with ctx.reading() as session, session.begin():
-        account = await load_account(session, account_id)
-        overview = overview_of(account, ctx.settings, now)
-        contacts = contacts_of(account, ctx.settings)
+    account = await recent_account(ctx, account_id=account_id)
+    assert account is not None
+    overview = overview_of(account, ctx.settings, now)
+    contacts = contacts_of(account, ctx.settings)
     terms = overview.terms
     decision = decide_add(terms, add, contacts, ctx.settings.max_licenses_per_order)
     quote_ = build_quote(terms, add, now) if decision.allowed and isinstance(add, int) else None

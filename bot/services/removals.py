@@ -321,6 +321,7 @@ async def apply_due_removals(ctx: ServiceContext) -> list[RemovalView]:
             enqueue(session, "removal.notify_requester", now, request_id=row.id, stage="applied")
             enqueue(session, "home.refresh", now, request_id=row.id)
             applied.append(RemovalView.of(row, account))
+    ctx.recent.forget()
     return applied
 
 

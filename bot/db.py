@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 READ_ONLY_OPTION = "licensebot_read_only"
+WRITE_GATE = "licensebot_write_gate"
 
 
 def _with_driver(url: str, sqlite_driver: str | None) -> str:
@@ -72,8 +74,34 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
+class OneWriterSession(AsyncSession):
+    """A SQLite write session: waits its turn here, before it takes a pooled connection.
+
+    SQLite runs one writer at a time. Writers that queued on the database lock would
+    each hold a pooled connection meanwhile, and under load leave none for the readers
+    that answer Slack within its 3 seconds.
+    """
+
+    async def __aenter__(self) -> OneWriterSession:
+        await self.info[WRITE_GATE].acquire()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        try:
+            await super().__aexit__(*exc_info)
+        finally:
+            self.info[WRITE_GATE].release()
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for use-cases that write."""
+    """Sessions for use-cases that write; use them as `async with factory() as session`."""
+    if engine.dialect.name == "sqlite":
+        return async_sessionmaker(
+            engine,
+            class_=OneWriterSession,
+            expire_on_commit=False,
+            info={WRITE_GATE: asyncio.Lock()},
+        )
     return async_sessionmaker(engine, expire_on_commit=False)
 
 

@@ -327,6 +327,14 @@ class FakeSlack:
         for view_id in self._stacks.pop(self._open_modal.pop(user_id, ""), []):
             self.views.pop(view_id, None)
 
+    def pop_modal(self, user_id: str) -> None:
+        """The user went back from a pushed view; going back from the root closes the modal."""
+        stack = self._stacks.get(self._open_modal.get(user_id, ""), [])
+        if len(stack) <= 1:
+            self.close_modal(user_id)
+            return
+        self.views.pop(stack.pop(), None)
+
     def apply_view_response(self, user_id: str, view_id: str, response: JsonDict | None) -> None:
         """What Slack does with a view_submission's answer (an empty answer closes the modal)."""
         action = (response or {}).get("response_action")

@@ -264,6 +264,17 @@ class SlackSide:
         payload = {"type": "view_closed", **self._base(user_id), "view": view, "is_cleared": True}
         return await self.post_payload(payload)
 
+    async def back(self, user_id: str) -> Answer | None:
+        """The close button of a pushed view: back to the view under it (the root's closes)."""
+        view = self.modal(user_id)
+        if len(self.slack.modal_stack(user_id)) <= 1:
+            return await self.close(user_id)
+        self.slack.pop_modal(user_id)
+        if not view.get("notify_on_close"):
+            return None
+        payload = {"type": "view_closed", **self._base(user_id), "view": view, "is_cleared": False}
+        return await self.post_payload(payload)
+
     async def open_home(self, user_id: str) -> Answer:
         event = {
             "token": "legacy-verification-token",

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 
 from bot.domain.policy import is_admin, lists_emails
 from bot.integrations.slack_directory import Directory
-from bot.services.accounts import AccountOverview, overview_of, recent_account
+from bot.services.accounts import AccountOverview, AdminIdentity, overview_of, recent_account
 from bot.services.context import ServiceContext
-from bot.services.orders import AdminIdentity
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ from bot.config import Settings
 from bot.domain.money import MoneyError, decimal_string, known_currency, to_minor
 from bot.domain.periods import BillingPeriod, as_utc
 from bot.domain.plans import CATALOG_CURRENCY, BillingInterval, PlanId, plan_for
-from bot.domain.policy import Contacts, Decision, add_capacity
+from bot.domain.policy import Contacts, Decision, add_capacity, is_admin
 from bot.domain.pricing import AccountTerms, iso
 from bot.models import Account, AccountAdmin
 from bot.services import audit
 from bot.services.context import ServiceContext
-from bot.services.errors import AccountNotFound, ImportFileError
+from bot.services.errors import AccountNotFound, ImportFileError, NotAnAdmin
 
 
 def unit_price_minor(account: Account) -> int:
@@ -56,6 +56,23 @@ async def load_account(session: AsyncSession, account_id: str, *, lock: bool = F
     account = await session.scalar(query)
     if account is None:
         raise AccountNotFound(account_id)
+    return account
+
+
+@dataclass(frozen=True)
+class AdminIdentity:
+    """Who is ordering: a Slack user ID, and their email when Slack told us."""
+
+    user_id: str
+    email: str | None = None
+
+
+async def lock_for_admin(session: AsyncSession, account_id: str, who: AdminIdentity) -> Account:
+    """The account, locked for a change that only its admins may make."""
+    account = await load_account(session, account_id, lock=True)
+    admins = [admin.identifier for admin in account.admins]
+    if not is_admin(admins, who.user_id, who.email):
+        raise NotAnAdmin(account.name, admins)
     return account
 
 

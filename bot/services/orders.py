@@ -9,27 +9,18 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain.money import format_money
-from bot.domain.policy import decide_add, is_admin
+from bot.domain.policy import decide_add
 from bot.domain.pricing import Quote, build_quote, iso
 from bot.integrations.billing import ChargeRequest, new_reference
 from bot.models import Order
 from bot.services import audit
-from bot.services.accounts import contacts_of, load_account, terms_of
+from bot.services.accounts import AdminIdentity, contacts_of, lock_for_admin, terms_of
 from bot.services.context import ServiceContext
 from bot.services.errors import (
     IdempotencyConflict,
-    NotAnAdmin,
     QuoteNotHonoured,
     RefusedByRules,
 )
-
-
-@dataclass(frozen=True)
-class AdminIdentity:
-    """Who is ordering: a Slack user ID, and their email when Slack told us."""
-
-    user_id: str
-    email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -135,10 +126,7 @@ async def _place_order_once(
     async with ctx.sessions() as session, session.begin():
         # The row lock serialises orders of one account: the rules below see the
         # licenses as they are, and a repeated key sees the order it made.
-        account = await load_account(session, account_id, lock=True)
-        admins = [entry.identifier for entry in account.admins]
-        if not is_admin(admins, admin.user_id, admin.email):
-            raise NotAnAdmin(account.name, admins)
+        account = await lock_for_admin(session, account_id, admin)
         existing = await session.scalar(
             select(Order).where(Order.idempotency_key == idempotency_key)
         )

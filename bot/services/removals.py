@@ -9,7 +9,6 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.plans import plan_for
-from bot.domain.policy import is_admin
 from bot.domain.pricing import iso
 from bot.domain.removal import (
     RemovalStatus,
@@ -23,10 +22,9 @@ from bot.domain.removal import (
 )
 from bot.models import Account, RemovalRequest
 from bot.services import audit
-from bot.services.accounts import contacts_of, load_account, terms_of
+from bot.services.accounts import AdminIdentity, contacts_of, load_account, lock_for_admin, terms_of
 from bot.services.context import ServiceContext
-from bot.services.errors import NotAnAdmin, ServiceError
-from bot.services.orders import AdminIdentity
+from bot.services.errors import ServiceError
 from bot.services.outbox import enqueue
 
 OPEN_STATUSES = (RemovalStatus.PENDING.value, RemovalStatus.APPROVED.value)
@@ -163,10 +161,7 @@ async def request_removal(
     now = ctx.clock()
     async with ctx.sessions() as session, session.begin():
         # Locked so two requests at once can't together remove every license.
-        account = await load_account(session, account_id, lock=True)
-        admins = [admin.identifier for admin in account.admins]
-        if not is_admin(admins, requester.user_id, requester.email):
-            raise NotAnAdmin(account.name, admins)
+        account = await lock_for_admin(session, account_id, requester)
         terms = terms_of(account)
         decision = check_request(
             terms,

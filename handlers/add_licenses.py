@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -49,6 +50,35 @@ async def on_open_add(
     await show_modal(client, body, build_add_modal(access.overview, state))
 
 
+class LatestKeystroke:
+    """The newest keystroke seen per modal, so an older one never paints over it.
+
+    Keystrokes are handled concurrently and can finish out of order. The view's hash
+    can't tell which is newer (two keystrokes sent before the first update carry the
+    same hash), the action_ts can.
+    """
+
+    def __init__(self, remembered: int = 10_000) -> None:
+        self._latest: OrderedDict[str, str] = OrderedDict()
+        self._remembered = remembered
+
+    def see(self, view_id: str, action_ts: str) -> bool:
+        """Record a keystroke; False when a newer one for this view was already seen."""
+        if float(self._latest.get(view_id, "0")) > float(action_ts):
+            return False
+        self._latest[view_id] = action_ts
+        self._latest.move_to_end(view_id)
+        while len(self._latest) > self._remembered:
+            self._latest.popitem(last=False)
+        return True
+
+    def is_latest(self, view_id: str, action_ts: str) -> bool:
+        return self._latest.get(view_id) == action_ts
+
+
+keystrokes = LatestKeystroke()
+
+
 async def on_count_changed(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -59,6 +89,9 @@ async def on_count_changed(
     await ack()
     deps = deps_of(context)
     view = body["view"]
+    stamp = str(action.get("action_ts") or "0")
+    if not keystrokes.see(view["id"], stamp):
+        return
     state = AddModalState.model_validate_json(view["private_metadata"])
     count = read_count(action.get("value"))
     seen = await preview(deps.services, state.account_id, count)
@@ -66,9 +99,11 @@ async def on_count_changed(
     try:
         await client.views_update(view_id=view["id"], hash=view["hash"], view=new_view)
     except SlackApiError as exc:
-        # A newer keystroke already changed the view; its own update follows.
         if exc.response.get("error") != "hash_conflict":
             raise
+        # An older keystroke's update landed first; this one is newer, so it wins.
+        if keystrokes.is_latest(view["id"], stamp):
+            await client.views_update(view_id=view["id"], view=new_view)
 
 
 async def on_order_now(

@@ -272,44 +272,73 @@ async def test_quote_follows_the_typing(workspace: Workspace) -> None:
     assert_calls_ok(ws)
 
 
-async def test_a_stale_hash_is_ignored_and_the_newer_view_stays(workspace: Workspace) -> None:
-    ws = workspace
-    await open_add_modal(ws)
-    stale = copy.deepcopy(ws.modal(ANN))
-    view = await type_count(ws, "2")
-    assert view["hash"] != stale["hash"]
-
-    # A keystroke from before that update arrives late: its view carries the old hash.
-    stale["state"]["values"] = count_field("7")
-    payload = {
+def late_keystroke(
+    ws: Workspace, view: dict[str, Any], value: str, typed_at: float
+) -> dict[str, Any]:
+    """A keystroke's block_actions as Slack sends it, carrying `view` as it was then."""
+    view["state"]["values"] = count_field(value)
+    return {
         "type": "block_actions",
         "user": ws.user(ANN),
         "api_app_id": "A0LICENSES",
         "token": "legacy-verification-token",
         "team": {"id": "T0ACME", "domain": "acme"},
-        "container": {"type": "view", "view_id": stale["id"]},
-        "trigger_id": ws.slack.new_trigger_id(ANN, stale["id"]),
-        "view": stale,
+        "container": {"type": "view", "view_id": view["id"]},
+        "trigger_id": ws.slack.new_trigger_id(ANN, view["id"]),
+        "view": view,
         "actions": [
             {
                 "type": "number_input",
                 "block_id": Block.ADD_COUNT,
                 "action_id": Action.ADD_COUNT,
-                "value": "7",
-                "action_ts": f"{time.time():.6f}",
+                "value": value,
+                "action_ts": f"{typed_at:.6f}",
             }
         ],
     }
-    answer = await ws.post_payload(payload)
+
+
+async def test_an_older_keystroke_arriving_late_does_not_paint_over_the_newer_quote(
+    workspace: Workspace,
+) -> None:
+    ws = workspace
+    await open_add_modal(ws)
+    stale = copy.deepcopy(ws.modal(ANN))
+    typed_before = time.time() - 1
+    view = await type_count(ws, "2")
+    assert view["hash"] != stale["hash"]
+    updates = len(ws.slack.calls_to("views.update"))
+
+    # A keystroke typed before that one arrives late: its view carries the old hash.
+    answer = await ws.post_payload(late_keystroke(ws, stale, "7", typed_before))
     assert answer.status == 200
     await ws.settle()
 
-    conflict = ws.slack.last("views.update")
-    assert conflict.params["hash"] == stale["hash"]
-    assert conflict.response["error"] == "hash_conflict"
+    assert len(ws.slack.calls_to("views.update")) == updates
     assert "*Total Licenses*\n12 (10 + 2)" in quote_text(ws.modal(ANN))
     # Gracefully: no error message to the admin, nothing else called.
     assert ws.slack.calls_to("chat.postMessage") == []
+    assert_calls_ok(ws)
+
+
+async def test_a_newer_keystroke_that_meets_a_stale_hash_still_shows_its_quote(
+    workspace: Workspace,
+) -> None:
+    ws = workspace
+    await open_add_modal(ws)
+    stale = copy.deepcopy(ws.modal(ANN))
+    await type_count(ws, "2")
+
+    # Typed right after "2", before the bot's update for "2" reached the admin's modal:
+    # it carries the same (now stale) hash, and it is the newest keystroke.
+    answer = await ws.post_payload(late_keystroke(ws, stale, "7", time.time()))
+    assert answer.status == 200
+    await ws.settle()
+
+    conflict, retried = ws.slack.calls_to("views.update")[-2:]
+    assert conflict.response["error"] == "hash_conflict"
+    assert retried.ok and "hash" not in retried.params
+    assert "*Total Licenses*\n17 (10 + 7)" in quote_text(ws.modal(ANN))
     assert_calls_ok(ws, allowed=frozenset({"hash_conflict"}))
 
 

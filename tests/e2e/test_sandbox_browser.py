@@ -1,0 +1,209 @@
+"""The product's flows done by hand in the sandbox page, in headless Chromium.
+
+Each test starts `licensebot sandbox` in this process (the real bot over signed HTTP, the fake
+Slack Web API and the page) and drives the page as a person would; it asserts on what the
+page shows and saves a screenshot of each step under its tmp_path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Route, expect
+
+from tests.e2e.harness import SlackPage, amount, opened, require_chromium, served
+
+expect.set_options(timeout=10_000)
+
+REASON = "Two people left; <script>alert(1)</script> stays text."
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    require_chromium()
+    folder = tmp_path / "data"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+async def slack(data_dir: Path, tmp_path: Path) -> AsyncIterator[SlackPage]:
+    async with served(data_dir) as (url, _box), opened(url) as page:
+        yield SlackPage(page, tmp_path)
+
+
+async def test_ann_adds_licenses_and_watches_the_price(slack: SlackPage) -> None:
+    await slack.be("Ann")
+    await slack.command("/licenses add")
+    modal = await slack.modal_titled("Add licenses")
+    await expect(modal).to_contain_text("Enter a number to see the price.")
+    await slack.shot("add-modal")
+
+    count = modal.get_by_label("Licenses to add")
+    due = modal.locator(".bk-field", has_text="Total Due Today")
+    await count.press_sequentially("1")
+    await expect(due).to_contain_text("1 × $49.00, prorated to")
+    one = amount(await due.inner_text())
+    await count.fill("3")
+    await expect(modal).to_contain_text("13 (10 + 3)")
+    await expect(due).to_contain_text("3 × $49.00, prorated to")
+    three = amount(await due.inner_text())
+    assert three != one
+    # Three licenses cost three times one, give or take the rounding to cents.
+    assert abs(Decimal(three[1:]) - 3 * Decimal(one[1:])) <= Decimal("0.02")
+    await expect(modal).to_contain_text("$637.00 per month")
+    await slack.shot("add-quote")
+
+    # While the bot has not answered, the modal's buttons are disabled.
+    answered = asyncio.Event()
+
+    async def hold(route: Route) -> None:
+        await answered.wait()
+        await route.continue_()
+
+    await slack.page.route("**/api/submit", hold)
+    order = modal.get_by_role("button", name="Order Now")
+    await order.click()
+    await expect(order).to_be_disabled()
+    await expect(modal.get_by_role("button", name="Cancel")).to_be_disabled()
+    answered.set()
+    receipt = await slack.modal_titled("Order placed")
+    await slack.page.unroute("**/api/submit", hold)
+    await expect(receipt).to_contain_text("You added 3 licenses")
+    await expect(receipt).to_contain_text("10 → 13")
+    await expect(receipt.locator(".bk-field", has_text="Charged today")).to_contain_text(three)
+    await slack.shot("receipt")
+    await slack.close_modal()
+
+    await slack.go("nav-dm")
+    dm = slack.messages.get_by_test_id("message").last
+    await expect(dm).to_contain_text("You added 3 licenses")
+    await expect(dm).to_contain_text(three)
+    await slack.shot("receipt-dm")
+
+    await slack.go("nav-home")
+    home = slack.page.get_by_test_id("home")
+    await expect(home).to_contain_text("Acme Corp licenses")
+    await expect(home).to_contain_text("+3 (10 → 13)")
+    await slack.shot("app-home")
+
+
+async def test_bob_is_refused_and_asks_an_admin(slack: SlackPage) -> None:
+    await slack.be("Bob")
+    await slack.command("/licenses")
+    refusal = slack.messages.get_by_test_id("ephemeral")
+    await expect(refusal).to_contain_text(
+        "Only license admins of Acme Corp can change licenses. Admins: @Ann."
+    )
+    await expect(refusal).to_contain_text("Only visible to you")
+    await expect(slack.modal).to_have_count(0)
+    await slack.shot("bob-refused")
+
+    await refusal.get_by_role("button", name="Ask an admin").click()
+    await expect(refusal).to_contain_text("Sent to 1 admin of Acme Corp.")
+    await slack.shot("bob-asked")
+
+    await slack.be("Ann")
+    await slack.go("nav-dm")
+    await expect(slack.messages).to_contain_text("@Bob asks for more licenses for Acme Corp.")
+    await slack.shot("ann-is-asked")
+
+
+async def test_the_enterprise_12_admin_is_routed_to_the_csm(slack: SlackPage) -> None:
+    await slack.be("Ira")
+    await slack.command("/licenses")
+    plan = await slack.modal_titled("Licenses")
+    ask = plan.get_by_role("button", name="Ask my CSM")
+    await expect(ask).to_be_visible()
+    await expect(plan).to_contain_text("Initech")
+    await expect(plan.get_by_role("button", name="Add licenses")).to_have_count(0)
+    await slack.shot("ira-plan")
+
+    await ask.click()
+    sent = await slack.modal_titled("Ask my CSM")
+    await expect(sent).to_contain_text("Sent. Casey Doe has your request")
+    await slack.shot("ira-sent")
+    await slack.close_modal()
+
+    await slack.be("Casey")
+    await slack.go("channel-csm-requests")
+    await expect(slack.messages).to_contain_text(
+        "@Casey: @Ira of Initech (Enterprise, 12 licenses) asks for more licenses."
+    )
+    await slack.shot("csm-channel-request")
+
+
+async def test_ann_asks_to_remove_and_casey_approves(slack: SlackPage) -> None:
+    await slack.be("Ann")
+    await slack.command("/licenses remove")
+    form = await slack.modal_titled("Remove licenses")
+    await expect(form.get_by_label(re.compile("At the next renewal"))).to_be_checked()
+    await form.get_by_role("button", name="Send request").click()
+    # Slack's own check: nothing reaches the bot while a required field is empty.
+    await expect(slack.page.get_by_test_id("error-removal_count")).to_have_text(
+        "Please complete this required field."
+    )
+    await form.get_by_label("Licenses to remove").fill("2")
+    await expect(slack.page.get_by_test_id("error-removal_count")).to_have_text("")
+    await form.get_by_label("Reason").fill(REASON)
+    await slack.shot("removal-form")
+    await form.get_by_role("button", name="Send request").click()
+    sent = await slack.modal_titled("Request sent")
+    await expect(sent).to_contain_text("Request RR-00001 is with your Customer Success Manager")
+    await slack.shot("removal-sent")
+    await slack.close_modal()
+
+    await slack.be("Casey")
+    await slack.go("channel-csm-requests")
+    post = slack.messages.get_by_test_id("message").filter(has_text="RR-00001").first
+    await expect(post).to_contain_text("License removal request RR-00001 for Acme Corp")
+    await expect(post).to_contain_text("10 → 8 (remove 2)")
+    await expect(post).to_contain_text(REASON)  # escaped: shown as text, never run
+    await slack.shot("csm-request")
+
+    await post.get_by_role("button", name="Approve").click()
+    decision = await slack.modal_titled("Approve removal")
+    effective = decision.get_by_label("Takes effect on")
+    renewal = await effective.input_value()
+    await effective.fill("2020-01-01")
+    await decision.get_by_test_id("modal-submit").click()
+    # The bot's answer (response_action: errors) under its input.
+    await expect(slack.page.get_by_test_id("error-removal_effective")).to_have_text(
+        "Pick today or a later date."
+    )
+    await slack.shot("approve-error")
+    await effective.fill(renewal)
+    await decision.get_by_label("Note to the admin").fill("Done, thanks for telling us.")
+    await decision.get_by_test_id("modal-submit").click()
+    done = await slack.modal_titled("Removal request")
+    await expect(done).to_contain_text("You approved RR-00001: Acme Corp goes from 10 to 8")
+    await slack.close_modal()
+
+    await expect(post).to_contain_text("Approved by @Casey")
+    await expect(post.get_by_role("button", name="Approve")).to_have_count(0)
+    await expect(post.get_by_test_id("thread")).to_contain_text("@Casey approved this request")
+    await slack.shot("csm-approved")
+
+    await slack.be("Ann")
+    await slack.go("nav-dm")
+    await expect(slack.messages).to_contain_text("We received your request RR-00001")
+    await expect(slack.messages).to_contain_text("Your removal request RR-00001: ✅ Approved")
+    await slack.shot("ann-told")
+
+
+async def test_mrkdwn_is_rendered_and_escaped(slack: SlackPage) -> None:
+    html = await slack.page.evaluate(
+        """() => window.licensebotPage.mrkdwn(
+            "*bold* _it_ `a<b` <@U0ANN> <https://x.example/?a=1&amp;b=2|site> <b>hi</b>\\n>quoted"
+        )"""
+    )
+    assert html == (
+        '<b>bold</b> <i>it</i> <code>a&lt;b</code> <span class="mention">@Ann</span> '
+        '<a href="https://x.example/?a=1&amp;b=2" target="_blank" rel="noopener noreferrer">'
+        "site</a> &lt;b&gt;hi&lt;/b&gt;<blockquote>quoted</blockquote>"
+    )

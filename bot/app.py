@@ -29,6 +29,16 @@ SOMETHING_WENT_WRONG = (
 )
 
 
+class _SameTokenNotice(logging.Filter):
+    """Bolt also reads SLACK_BOT_TOKEN and warns that our client's token wins: it is the same."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+logging.getLogger("slack_bolt.AsyncApp").addFilter(_SameTokenNotice())
+
+
 def ticket_provider(settings: Settings, services: ServiceContext) -> TicketProvider:
     """Zendesk when its three settings are present, else the built-in tickets."""
     return zendesk_from_settings(settings) or BuiltinTickets(services.sessions)

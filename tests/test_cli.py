@@ -17,21 +17,10 @@ import pytest
 import yaml
 
 from bot.cli import build_parser
+from tests.accounts import account
 
 ACCOUNTS: list[dict[str, Any]] = [
-    {
-        "id": "acme",
-        "name": "Acme Corp",
-        "slack_team_id": "T0ACME",
-        "plan": "pro",
-        "billing_interval": "monthly",
-        "licenses": 10,
-        "currency": "USD",
-        "price_per_license": "49.00",
-        "period_start": "2026-11-01T00:00:00Z",
-        "admins": ["U0ANN", "bob@acme.example"],
-        "csm": {"name": "Casey Doe", "slack_user_id": "U0CSM", "email": "casey@vendor.example"},
-    },
+    account(),
     {
         "id": "yearly",
         "name": "Yearly Inc",

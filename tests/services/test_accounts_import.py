@@ -14,24 +14,11 @@ from bot.services.accounts import import_accounts, show_account
 from bot.services.context import ServiceContext
 from bot.services.errors import AccountNotFound, ImportFileError
 from bot.services.orders import AdminIdentity, place_order
+from tests.accounts import account
 
 
 def account_entry(**overrides: Any) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "id": "acme",
-        "name": "Acme Corp",
-        "slack_team_id": "T0ACME",
-        "plan": "pro",
-        "billing_interval": "monthly",
-        "licenses": 10,
-        "currency": "USD",
-        "price_per_license": "49.00",
-        "period_start": "2026-11-01T00:00:00Z",
-        "admins": ["U0ANN", "bob@acme.example"],
-        "csm": {"name": "Casey Doe", "slack_user_id": "U0CSM", "email": "casey@vendor.example"},
-    }
-    entry.update(overrides)
-    return {key: value for key, value in entry.items() if value is not ...}
+    return account(**overrides)
 
 
 GLOBEX = account_entry(

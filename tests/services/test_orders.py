@@ -24,27 +24,14 @@ from bot.services.errors import (
 )
 from bot.services.orders import AdminIdentity, place_order
 from bot.services.quotes import quote
+from tests.accounts import account
 
 MID_NOVEMBER = datetime(2026, 11, 16, tzinfo=UTC)
 ANN = AdminIdentity("U0ANN")
 
 
 def account_entry(**overrides: Any) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "id": "acme",
-        "name": "Acme Corp",
-        "slack_team_id": "T0ACME",
-        "plan": "pro",
-        "billing_interval": "monthly",
-        "licenses": 10,
-        "currency": "USD",
-        "price_per_license": "49.00",
-        "period_start": "2026-11-01T00:00:00Z",
-        "admins": ["U0ANN", "U0AL", "bob@acme.example"],
-        "csm": {"name": "Casey Doe", "slack_user_id": "U0CSM", "email": "casey@vendor.example"},
-    }
-    entry.update(overrides)
-    return entry
+    return account(**{"admins": ["U0ANN", "U0AL", "bob@acme.example"], **overrides})
 
 
 GLOBEX = account_entry(

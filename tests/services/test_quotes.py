@@ -13,23 +13,11 @@ from bot.services.accounts import import_accounts
 from bot.services.context import ServiceContext
 from bot.services.errors import AccountNotFound
 from bot.services.quotes import quote
+from tests.accounts import account
 
 
 def account_entry(**overrides: Any) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "id": "acme",
-        "name": "Acme Corp",
-        "plan": "pro",
-        "billing_interval": "monthly",
-        "licenses": 10,
-        "currency": "USD",
-        "price_per_license": "49.00",
-        "period_start": "2026-11-01T00:00:00Z",
-        "admins": ["U0ANN"],
-        "csm": {"name": "Casey Doe", "email": "casey@vendor.example"},
-    }
-    entry.update(overrides)
-    return {key: value for key, value in entry.items() if value is not ...}
+    return account(**{"admins": ["U0ANN"], **overrides})
 
 
 async def seed(ctx: ServiceContext, **overrides: Any) -> None:

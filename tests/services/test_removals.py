@@ -32,24 +32,13 @@ from bot.services.removals import (
     request_removal,
     send_due_reminders,
 )
+from tests.accounts import account
 from tests.conftest import make_settings
 
 NOW = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 RENEWAL = datetime(2026, 12, 1, tzinfo=UTC)
 ANN = AdminIdentity("U0ANN")
-ACME: dict[str, Any] = {
-    "id": "acme",
-    "name": "Acme Corp",
-    "slack_team_id": "T0ACME",
-    "plan": "pro",
-    "billing_interval": "monthly",
-    "licenses": 10,
-    "currency": "USD",
-    "price_per_license": "49.00",
-    "period_start": "2026-11-01T00:00:00Z",
-    "admins": ["U0ANN", "erin@acme.example"],
-    "csm": {"name": "Casey Doe", "slack_user_id": "U0CSM", "email": "casey@vendor.example"},
-}
+ACME = account(admins=["U0ANN", "erin@acme.example"])
 
 
 class Clock:

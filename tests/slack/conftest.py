@@ -17,6 +17,7 @@ from bot.sandbox.fake_slack import FakeSlack
 from bot.server import Runtime, start_http
 from bot.services.accounts import import_accounts
 from bot.services.context import ServiceContext
+from tests.accounts import account
 from tests.conftest import make_settings
 from tests.slack.driver import (
     BOT_TOKEN,
@@ -29,19 +30,7 @@ from tests.slack.driver import (
 
 ACCOUNTS: dict[str, Any] = {
     "accounts": [
-        {
-            "id": "acme",
-            "name": "Acme Corp",
-            "slack_team_id": "T0ACME",
-            "plan": "pro",
-            "billing_interval": "monthly",
-            "licenses": 10,
-            "currency": "USD",
-            "price_per_license": "49.00",
-            "period_start": "2026-11-01T00:00:00Z",
-            "admins": ["U0ANN", "erin@acme.example"],
-            "csm": {"name": "Casey Doe", "slack_user_id": "U0CSM", "email": "casey@vendor.example"},
-        },
+        account(admins=["U0ANN", "erin@acme.example"]),
         {
             "id": "globex",
             "name": "Globex",

@@ -2,56 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel
 
-from bot.domain.periods import BillingPeriod
 from bot.domain.pricing import Quote
 from bot.domain.removal import Verdict
-
-
-class ShownQuote(BaseModel):
-    """The quote an admin is looking at; Order Now charges exactly this."""
-
-    account_id: str
-    current_licenses: int
-    added: int
-    currency: str
-    unit_price_minor: int
-    due_today_minor: int
-    next_cycle_minor: int
-    period_start: datetime
-    period_end: datetime
-    quoted_at: datetime
-
-    @classmethod
-    def of(cls, quote: Quote) -> ShownQuote:
-        return cls(
-            account_id=quote.account_id,
-            current_licenses=quote.current_licenses,
-            added=quote.added,
-            currency=quote.currency,
-            unit_price_minor=quote.unit_price_minor,
-            due_today_minor=quote.due_today_minor,
-            next_cycle_minor=quote.next_cycle_minor,
-            period_start=quote.period.start,
-            period_end=quote.period.end,
-            quoted_at=quote.quoted_at,
-        )
-
-    def to_quote(self) -> Quote:
-        return Quote(
-            account_id=self.account_id,
-            current_licenses=self.current_licenses,
-            added=self.added,
-            currency=self.currency,
-            unit_price_minor=self.unit_price_minor,
-            due_today_minor=self.due_today_minor,
-            next_cycle_minor=self.next_cycle_minor,
-            period=BillingPeriod(self.period_start, self.period_end),
-            quoted_at=self.quoted_at,
-        )
 
 
 class AddModalState(BaseModel):
@@ -63,7 +17,8 @@ class AddModalState(BaseModel):
 
     account_id: str
     idempotency_key: str
-    quote: ShownQuote | None = None
+    # The quote on screen, which Order Now charges exactly.
+    quote: Quote | None = None
 
 
 class PlanModalState(BaseModel):

@@ -140,7 +140,7 @@ async def on_order_now(
             ),
         )
         return
-    shown = state.quote.to_quote()
+    shown = state.quote
     await ack(response_action="update", view=build_placing_modal(shown, count))
     started = time.monotonic()
 

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from blocks.add import build_add_modal
-from blocks.metadata import AddModalState, ShownQuote
+from blocks.metadata import AddModalState
 from bot.domain.policy import Decision, InvalidCount, parse_count
 from bot.services.quotes import Preview
 
@@ -43,7 +43,7 @@ def modal_for_preview(
         problem = count
     elif count is not None and not outcome.decision.allowed:
         problem = outcome.decision
-    shown = ShownQuote.of(outcome.quote) if outcome.quote and count is not None else None
+    shown = outcome.quote if count is not None else None
     state = state.model_copy(update={"quote": shown})
     return build_add_modal(
         seen.overview,

@@ -261,7 +261,7 @@ async def test_quote_follows_the_typing(workspace: Workspace) -> None:
         quote = shown_quote(view)
         assert quote is not None
         assert (quote["added"], quote["due_today_minor"]) == (count, due)
-        assert datetime.fromisoformat(quote["period_start"]) == start
+        assert datetime.fromisoformat(quote["period"]["start"]) == start
         seen.append(due)
 
     # More licenses cost more; the same number costs the same (give or take a second).

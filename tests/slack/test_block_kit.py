@@ -26,7 +26,7 @@ from blocks.messages import (
     not_linked_text,
     route_request_blocks,
 )
-from blocks.metadata import AddModalState, DecisionRequest, ShownQuote
+from blocks.metadata import AddModalState, DecisionRequest
 from blocks.plan import build_info_modal, build_loading_modal, build_plan_modal
 from blocks.removal import build_decision_modal, build_removal_message, build_removal_modal
 from bot.db import create_engine, session_factory, upgrade
@@ -105,7 +105,7 @@ async def _surfaces(ctx: ServiceContext) -> dict[str, Surface]:
     routed = await preview(ctx, "globex", 3)
     assert routed.outcome.decision.route is not None
     quote = quoted.outcome.quote
-    state = state_for(acme).model_copy(update={"quote": ShownQuote.of(quote)})
+    state = state_for(acme).model_copy(update={"quote": quote})
     add("add modal (empty)", "modal", build_add_modal, build_add_modal(acme, state_for(acme)))
     add(
         "add modal (quote)",

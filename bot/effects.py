@@ -17,6 +17,7 @@ from blocks.removal import (
 from bot.domain.removal import RemovalStatus
 from bot.integrations.tickets import NewTicket, TicketProvider
 from bot.services import outbox
+from bot.services.accounts import show_account
 from bot.services.context import ServiceContext
 from bot.services.removals import (
     RemovalView,
@@ -57,6 +58,7 @@ class Effects:
         self._handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
             "ticket.create": self._create_ticket,
             "ticket.resolve": self._resolve_ticket,
+            "ticket.route": self._route_ticket,
             "removal.post": self._post_request,
             "removal.refresh": self._refresh_message,
             "removal.thread_decision": self._thread_decision,
@@ -119,6 +121,35 @@ class Effects:
             idempotency_key=f"licensebot-{view.reference}",
         )
         await record_ticket(self.services, view.id, ref.reference, ref.url)
+
+    async def _route_ticket(self, payload: dict[str, Any]) -> None:
+        """A ticket for a request routed to Sales; the requester gets its reference."""
+        overview = await show_account(self.services, str(payload["account_id"]))
+        requester = str(payload["requester"])
+        wanted = payload.get("wanted")
+        what = f"{wanted} more licenses" if wanted else "more licenses"
+        ref = await self.tickets.create(
+            NewTicket(
+                account_id=overview.account_id,
+                requester_name=None,
+                requester_email=None,
+                subject=f"{overview.name} asks for {what} ({payload['route']})",
+                body=(
+                    f"Account: {overview.name} ({overview.account_id}), plan {overview.plan_name}, "
+                    f"{overview.terms.licenses} licenses\n"
+                    f"Requested by Slack user {requester}: {what}\n"
+                    f"Not self-serve: {overview.capacity.reason or 'routed by the plan rules'}\n"
+                ),
+                tags=("licensebot", f"license_{payload['route']}"),
+            ),
+            idempotency_key=str(payload["key"]),
+        )
+        link = f"<{ref.url}|{ref.reference}>" if ref.url else ref.reference
+        opened = await self.client.conversations_open(users=requester)
+        await self.client.chat_postMessage(
+            channel=opened["channel"]["id"],
+            text=f"Your request for {what} for {overview.name} is with Sales: ticket {link}.",
+        )
 
     async def _resolve_ticket(self, payload: dict[str, Any]) -> None:
         view = await self._view(payload)

@@ -176,6 +176,7 @@ class Ticket(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference: Mapped[str] = mapped_column(String(32), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     account_id: Mapped[str | None] = mapped_column(String(64), index=True)
     requester: Mapped[str] = mapped_column(String(400))
     subject: Mapped[str] = mapped_column(String(300))

@@ -92,18 +92,19 @@ async def on_contact_sales(
     deps = deps_of(context)
     request = RouteRequest.model_validate_json(action["value"])
     access = await access_of(deps, body)
-    if access.overview is not None:
-        await record_request(
-            deps.services, request.account_id, access.user_id, "sales", request.wanted
-        )
     sales = deps.settings.sales_email
-    text = (
-        f"Our Sales team handles larger plans: write to *{sales}* and mention your account "
-        f"`{request.account_id}`."
-        if sales
-        else "Our Sales team handles larger plans; your Customer Success Manager will connect you."
-    )
-    await show_modal(client, body, build_info_modal("Contact Sales", text))
+    contact = f"write to *{sales}*" if sales else "your Customer Success Manager connects you"
+    text = f"Our Sales team handles larger plans: {contact}."
+    note = None
+    if access.overview is not None and access.is_admin:
+        account_id = access.overview.account_id
+        await record_request(
+            deps.services, account_id, access.user_id, "sales", request.wanted, open_ticket=True
+        )
+        deps.run_effects_soon()
+        text += f" Mention your account `{account_id}`."
+        note = "We also opened a ticket for Sales; its reference comes by DM."
+    await show_modal(client, body, build_info_modal("Contact Sales", text, note))
 
 
 async def on_contact_support(

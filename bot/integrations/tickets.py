@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -50,8 +51,6 @@ class BuiltinTickets:
         self._sessions = sessions
 
     async def create(self, ticket: NewTicket, *, idempotency_key: str | None = None) -> TicketRef:
-        # The outbox creates each request's ticket after its own row is written, and
-        # records the reference in the same way, so a key adds nothing here.
         requester = " ".join(
             part
             for part in (
@@ -61,8 +60,15 @@ class BuiltinTickets:
             if part
         )
         async with self._sessions() as session, session.begin():
+            if idempotency_key is not None:
+                existing = await session.scalar(
+                    select(Ticket).where(Ticket.idempotency_key == idempotency_key)
+                )
+                if existing is not None:
+                    return TicketRef(existing.reference)
             row = Ticket(
-                reference="pending",
+                reference=f"new-{uuid.uuid4().hex[:24]}",  # until the id is known
+                idempotency_key=idempotency_key,
                 account_id=ticket.account_id,
                 requester=requester or "unknown",
                 subject=ticket.subject,

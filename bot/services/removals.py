@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -175,7 +176,7 @@ async def request_removal(
         if problem:
             raise InvalidRemoval("reason", problem)
         row = RemovalRequest(
-            reference="pending",
+            reference=f"new-{uuid.uuid4().hex[:24]}",  # until the id is known
             account_id=account.id,
             requested_by=requester.user_id,
             requester_name=requester_name,

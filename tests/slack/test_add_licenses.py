@@ -18,7 +18,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
 
 from blocks.ids import Action, Block, Callback
-from bot.models import Account, LedgerCharge, Order
+from bot.models import Account, LedgerCharge, Order, Ticket
 from tests.slack.driver import Answer, Workspace, block_text, find_element
 
 ANN, ERIN, GIL = "U0ANN", "U0ERIN", "U0GIL"
@@ -185,6 +185,12 @@ async def test_enterprise_under_five_quotes_until_the_limit_then_routes_to_sales
     assert sales["title"]["text"] == "Contact Sales"
     assert "*sales@vendor.example*" in block_text(sales["blocks"])
     assert "`globex`" in block_text(sales["blocks"])
+    # Sales works from tickets: one is opened and its reference reaches Gil by DM.
+    async with ws.services.reading() as session:
+        [ticket] = (await session.scalars(select(Ticket))).all()
+    assert ticket.account_id == "globex" and "license_sales" in ticket.tags
+    [dm] = ws.slack.messages[ws.slack.dm_channel(GIL)]
+    assert f"ticket {ticket.reference}" in dm["text"]
     # The add modal is still underneath, to go back to.
     assert [v["callback_id"] for v in ws.slack.modal_stack(GIL)] == [Callback.ADD, Callback.INFO]
 

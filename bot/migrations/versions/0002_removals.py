@@ -54,6 +54,7 @@ def upgrade() -> None:
         "tickets",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("reference", sa.String(32), nullable=False, unique=True),
+        sa.Column("idempotency_key", sa.String(200), nullable=True, unique=True),
         sa.Column("account_id", sa.String(64), nullable=True),
         sa.Column("requester", sa.String(400), nullable=False),
         sa.Column("subject", sa.String(300), nullable=False),

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import sys
 
+from pydantic import ValidationError
+
 from bot.cli import main
 from bot.config import Settings
 
 
 def launch() -> int:
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError:
+        return main(["serve"])  # the command line explains the bad setting in one line
     if settings.slack_bot_token and (settings.slack_app_token or settings.slack_signing_secret):
         return main(["serve"])
-    print("No Slack credentials (SLACK_BOT_TOKEN …) found: starting the local sandbox workspace.")
+    if settings.slack_bot_token:
+        print(
+            "SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN nor SLACK_SIGNING_SECRET: "
+            "starting the local sandbox workspace instead."
+        )
+    else:
+        print(
+            "No Slack credentials (SLACK_BOT_TOKEN …) found: starting the local sandbox workspace."
+        )
     return main(["sandbox"])
 
 

@@ -27,7 +27,6 @@ class Action(StrEnum):
     ASK_CSM = "ask_csm"
     CONTACT_SALES = "contact_sales"
     ASK_ADMINS = "ask_admins"
-    OPEN_LINK = "open_link"
 
 
 class RemovalCallback(StrEnum):

@@ -61,7 +61,6 @@ class RemovalView:
     team_id: str | None
     csm_user_id: str | None
     requested_by: str
-    licenses_now: int
     licenses_at_request: int
     remove_count: int
     reason: str
@@ -102,7 +101,6 @@ class RemovalView:
             team_id=account.slack_team_id,
             csm_user_id=account.csm_slack_user_id,
             requested_by=row.requested_by,
-            licenses_now=account.licenses,
             licenses_at_request=row.licenses_at_request,
             remove_count=row.remove_count,
             reason=row.reason,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from typing import Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.cache import TtlCache
 
 log = logging.getLogger(__name__)
 CACHE_SECONDS = 600.0
@@ -33,17 +34,13 @@ class SlackDirectory:
 
     def __init__(self, client: AsyncWebClient, ttl: float = CACHE_SECONDS) -> None:
         self._client = client
-        self._ttl = ttl
-        self._profiles: dict[str, tuple[float, Profile]] = {}
-        self._ids: dict[str, tuple[float, str | None]] = {}
-
-    def _fresh(self, stamp: float) -> bool:
-        return time.monotonic() - stamp < self._ttl
+        self._profiles: TtlCache[Profile] = TtlCache(ttl)
+        self._ids: TtlCache[str | None] = TtlCache(ttl)
 
     async def profile(self, user_id: str) -> Profile:
-        hit = self._profiles.get(user_id)
-        if hit and self._fresh(hit[0]):
-            return hit[1]
+        hit, cached = self._profiles.get(user_id)
+        if hit and cached is not None:
+            return cached
         try:
             response = await self._client.users_info(user=user_id)
         except SlackApiError as exc:
@@ -56,21 +53,21 @@ class SlackDirectory:
             name=details.get("real_name") or user.get("real_name") or user.get("name"),
             email=email.lower() if email else None,
         )
-        self._profiles[user_id] = (time.monotonic(), found)
+        self._profiles.put(user_id, found)
         return found
 
     async def email_of(self, user_id: str) -> str | None:
         return (await self.profile(user_id)).email
 
     async def user_id_for(self, email: str) -> str | None:
-        hit = self._ids.get(email)
-        if hit and self._fresh(hit[0]):
-            return hit[1]
+        hit, cached_id = self._ids.get(email)
+        if hit:
+            return cached_id
         try:
             response = await self._client.users_lookupByEmail(email=email)
         except SlackApiError as exc:
             log.warning("users.lookupByEmail failed: %s", exc.response.get("error"))
             return None
         user_id = (response.get("user") or {}).get("id")
-        self._ids[email] = (time.monotonic(), user_id)
+        self._ids.put(email, user_id)
         return user_id

@@ -107,7 +107,7 @@ async def recent_account(
         ctx.recent.put(key, account)
     if account is None and account_id is not None:
         raise AccountNotFound(account_id)
-    return account if isinstance(account, Account) else None
+    return account
 
 
 @dataclass(frozen=True)

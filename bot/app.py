@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.deps import AppDeps
 from bot.effects import Effects
 from bot.integrations.slack_directory import Directory, SlackDirectory
+from bot.integrations.slack_dm import send_dm
 from bot.integrations.tickets import BuiltinTickets, TicketProvider
 from bot.integrations.zendesk import zendesk_from_settings
 from bot.services.context import ServiceContext
@@ -94,8 +95,7 @@ def build_app(deps: AppDeps, *, socket_mode: bool = False) -> AsyncApp:
         if not user:
             return
         try:
-            opened = await client.conversations_open(users=user)
-            await client.chat_postMessage(channel=opened["channel"]["id"], text=text)
+            await send_dm(client, user, text)
         except Exception:
             log.exception("could not tell %s about an error", user)
 

@@ -15,6 +15,7 @@ from blocks.removal import (
     requester_update_text,
 )
 from bot.domain.removal import RemovalStatus
+from bot.integrations.slack_dm import send_dm
 from bot.integrations.tickets import NewTicket, TicketProvider
 from bot.services import outbox
 from bot.services.accounts import show_account
@@ -145,10 +146,10 @@ class Effects:
             idempotency_key=str(payload["key"]),
         )
         link = f"<{ref.url}|{ref.reference}>" if ref.url else ref.reference
-        opened = await self.client.conversations_open(users=requester)
-        await self.client.chat_postMessage(
-            channel=opened["channel"]["id"],
-            text=f"Your request for {what} for {overview.name} is with Sales: ticket {link}.",
+        await send_dm(
+            self.client,
+            requester,
+            f"Your request for {what} for {overview.name} is with Sales: ticket {link}.",
         )
 
     async def _resolve_ticket(self, payload: dict[str, Any]) -> None:
@@ -234,8 +235,7 @@ class Effects:
     async def _notify_requester(self, payload: dict[str, Any]) -> None:
         view = await self._view(payload)
         text = requester_update_text(view, str(payload.get("stage", "decided")))
-        opened = await self.client.conversations_open(users=view.requested_by)
-        await self.client.chat_postMessage(channel=opened["channel"]["id"], text=text)
+        await send_dm(self.client, view.requested_by, text)
 
     async def _refresh_home(self, payload: dict[str, Any]) -> None:
         view = await self._view(payload)

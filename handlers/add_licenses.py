@@ -19,12 +19,13 @@ from blocks.metadata import AddModalState
 from blocks.plan import build_info_modal
 from blocks.text import licenses, money, per_period
 from bot.deps import AppDeps, deps_of
+from bot.integrations.slack_dm import send_dm
 from bot.services.accounts import AdminIdentity
 from bot.services.errors import QuoteNotHonoured, ServiceError
 from bot.services.orders import Receipt, place_order
 from bot.services.quotes import Preview, preview
 from handlers.add_modal import modal_for_preview, new_add_state, read_count
-from handlers.common import access_of, publish_home, send_dm, show_modal, user_of
+from handlers.common import access_of, publish_home, show_modal, user_of
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Small Slack chores the listeners share: open or update views, DMs, App Home refresh."""
+"""Small Slack chores the listeners share: who is asking, opening views, App Home refresh."""
 
 from __future__ import annotations
 
@@ -46,11 +46,6 @@ async def show_modal(client: AsyncWebClient, body: dict[str, Any], view: dict[st
         await client.views_push(trigger_id=body["trigger_id"], view=view)
     else:
         await client.views_open(trigger_id=body["trigger_id"], view=view)
-
-
-async def send_dm(client: AsyncWebClient, user_id: str, text: str, blocks: list[Any]) -> None:
-    opened = await client.conversations_open(users=user_id)
-    await client.chat_postMessage(channel=opened["channel"]["id"], text=text, blocks=blocks or None)
 
 
 async def publish_home(client: AsyncWebClient, deps: AppDeps, access: Access) -> None:

@@ -15,9 +15,10 @@ from blocks.messages import admin_request_blocks, route_request_blocks
 from blocks.metadata import AdminRequest, RouteRequest
 from blocks.plan import build_info_modal
 from bot.deps import AppDeps, deps_of
+from bot.integrations.slack_dm import send_dm
 from bot.services.access import Access
 from bot.services.requests import record_request
-from handlers.common import access_of, send_dm, show_modal, user_of
+from handlers.common import access_of, show_modal, user_of
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ async def _confirm(client: AsyncWebClient, body: dict[str, Any], heading: str, t
     if view.get("type") == "modal":
         await client.views_update(view_id=view["id"], view=build_info_modal(heading, text))
     else:
-        await send_dm(client, user_of(body), text, [])
+        await send_dm(client, user_of(body), text)
 
 
 async def _admin_access(deps: AppDeps, body: dict[str, Any]) -> Access | None:
@@ -158,7 +159,7 @@ async def on_ask_admins(
     if body.get("response_url"):
         await respond(text=text, replace_original=True, response_type="ephemeral")
     else:
-        await send_dm(client, access.user_id, text, [])
+        await send_dm(client, access.user_id, text)
 
 
 def register(app: AsyncApp) -> None:

@@ -182,14 +182,6 @@ class Effects:
         )
         await record_message(self.services, view.id, posted["channel"], posted["ts"])
 
-    async def _posted(self, payload: dict[str, Any]) -> RemovalView:
-        view = await self._view(payload)
-        if not view.message_ts or not view.channel_id:
-            if self.settings.csm_channel_id is None and not view.csm_user_id:
-                return view
-            raise NotYet("the channel message has not been posted yet")
-        return view
-
     async def _refresh_message(self, payload: dict[str, Any]) -> None:
         view = await self._view(payload)
         if view.message_ts and view.channel_id:
@@ -200,25 +192,25 @@ class Effects:
                 blocks=build_removal_message(view),
             )
 
-    async def _reply(self, payload: dict[str, Any], text: str) -> None:
-        view = await self._posted(payload)
+    async def _reply(self, view: RemovalView, text: str) -> None:
+        """A reply in the request's thread, once the request has been posted."""
         if view.message_ts and view.channel_id:
             await self.client.chat_postMessage(
                 channel=view.channel_id, thread_ts=view.message_ts, text=text
             )
+        elif self.settings.csm_channel_id is not None or view.csm_user_id:
+            raise NotYet("the channel message has not been posted yet")
 
     async def _thread_decision(self, payload: dict[str, Any]) -> None:
         view = await self._view(payload)
         note = f" Note: {view.decision_note}" if view.decision_note else ""
         when = f", effective {view.effective_at.date().isoformat()}" if view.effective_at else ""
-        await self._reply(
-            payload, f"<@{view.decided_by}> {_verdict(view)} this request{when}.{note}"
-        )
+        await self._reply(view, f"<@{view.decided_by}> {_verdict(view)} this request{when}.{note}")
 
     async def _thread_applied(self, payload: dict[str, Any]) -> None:
         view = await self._view(payload)
         await self._reply(
-            payload,
+            view,
             f"Applied: {view.remove_count:,} license(s) removed; {view.account_name} now has "
             f"{view.licenses_left:,}.",
         )
@@ -227,7 +219,7 @@ class Effects:
         view = await self._view(payload)
         who = f"<@{view.csm_user_id}>" if view.csm_user_id else "CSM team"
         await self._reply(
-            payload,
+            view,
             f":bell: {who}, {view.reference} from <@{view.requested_by}> is still waiting for a "
             f"decision (reminder {payload.get('number', 1)} of 3).",
         )

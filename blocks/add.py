@@ -24,8 +24,7 @@ from blocks.text import (
 )
 from bot.domain.policy import Decision
 from bot.domain.pricing import Quote
-from bot.services.accounts import AccountOverview
-from bot.services.orders import Receipt
+from bot.readmodels import AccountOverview, Preview, Receipt
 
 
 def count_input(max_addable: int, initial: int | None) -> Block:
@@ -181,3 +180,48 @@ def build_receipt_modal(receipt: Receipt, interval_word: str) -> dict[str, Any]:
             context(":white_check_mark: A copy of this receipt is in your direct messages."),
         ],
     }
+
+
+def build_add_modal_for(
+    seen: Preview,
+    state: AddModalState,
+    count: int | str | None,
+    *,
+    notice: str | None = None,
+    initial: int | None = None,
+) -> dict[str, Any]:
+    """The add modal for what was typed: a quote, or the inline reason there is none.
+
+    The quote shown is kept in the view's state, so Order Now orders what the admin saw.
+    """
+    outcome = seen.outcome
+    problem: Decision | str | None = None
+    if isinstance(count, str):
+        problem = count
+    elif count is not None and not outcome.decision.allowed:
+        problem = outcome.decision
+    shown = outcome.quote if count is not None else None
+    return build_add_modal(
+        seen.overview,
+        state.model_copy(update={"quote": shown}),
+        quote=shown,
+        problem=problem,
+        notice=notice,
+        initial=initial,
+    )
+
+
+def confirm_price_notice(count: int) -> str:
+    return f"Here is the price for {licenses(count)}. Press Order Now to confirm."
+
+
+def stale_price_notice(why: str) -> str:
+    return f"{why} Check it and press Order Now again."
+
+
+def receipt_text(receipt: Receipt) -> str:
+    return (
+        f"You added {licenses(receipt.added)} ({receipt.licenses_before} → "
+        f"{receipt.licenses_after}); charged {money(receipt.charged_minor, receipt.currency)}. "
+        f"Order {receipt.reference}."
+    )

@@ -6,15 +6,12 @@ from typing import Any
 
 from blocks.ids import Action
 from blocks.ids import Block as BlockId
+from blocks.messages import not_linked_text
 from blocks.metadata import AdminRequest
 from blocks.removal import removal_home_line
 from blocks.surfaces import plan_buttons, plan_fields
 from blocks.text import Block, actions, button, context, day, divider, header, money, section
-from bot.services.accounts import AccountOverview
-from bot.services.orders import Receipt
-from bot.services.removals import RemovalView
-
-RECENT_ORDERS = 5
+from bot.readmodels import AccountOverview, Receipt, RemovalView
 
 
 def order_line(order: Receipt) -> str:
@@ -37,12 +34,12 @@ def build_home(
         blocks.append(context(f":information_source: {view.capacity.reason}"))
     blocks += [divider(), section("*Recent orders*")]
     if orders:
-        blocks += [section(order_line(order)) for order in orders[:RECENT_ORDERS]]
+        blocks += [section(order_line(order)) for order in orders]
     else:
         blocks.append(context("No orders yet. Type `/licenses add` to add licenses."))
     blocks += [divider(), section("*Removal requests*")]
     if removals:
-        blocks += [section(removal_home_line(removal)) for removal in removals[:RECENT_ORDERS]]
+        blocks += [section(removal_home_line(removal)) for removal in removals]
     else:
         blocks.append(context("No removal requests."))
     return {"type": "home", "blocks": blocks}
@@ -55,3 +52,13 @@ def build_home_message(text: str, account_id: str | None = None) -> dict[str, An
         value = AdminRequest(account_id=account_id).model_dump_json()
         blocks.append(actions([button("Ask an admin", Action.ASK_ADMINS, value)]))
     return {"type": "home", "blocks": blocks}
+
+
+def build_not_linked_home(team_id: str, support_url: str | None) -> dict[str, Any]:
+    return build_home_message(not_linked_text(team_id, support_url))
+
+
+def build_not_admin_home(view: AccountOverview) -> dict[str, Any]:
+    return build_home_message(
+        f"Only license admins of *{view.name}* can manage licenses here.", view.account_id
+    )

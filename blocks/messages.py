@@ -5,6 +5,16 @@ from __future__ import annotations
 from blocks.ids import Action
 from blocks.metadata import AdminRequest
 from blocks.text import Block, actions, button, context, section
+from blocks.tickets import wanted_phrase
+from bot.domain.errors import OnlyAdmins
+from bot.domain.policy import is_email
+
+SOMETHING_WENT_WRONG = (
+    ":warning: Something went wrong on our side and nothing was changed. Please try again in a "
+    "minute."
+)
+
+HELP_TITLE = "How to use /licenses"
 
 HELP_TEXT = (
     "*/licenses* manages your company's licenses:\n"
@@ -20,9 +30,21 @@ def help_blocks(intro: str | None = None) -> list[Block]:
     return blocks
 
 
+def only_admins_text(what: str) -> str:
+    return str(OnlyAdmins(what))
+
+
+def unknown_command_text(text: str) -> str:
+    return f"I don't know `/licenses {text.strip()}`."
+
+
+def not_admin_text(account_name: str) -> str:
+    return f"Only license admins of {account_name} can change licenses."
+
+
 def mention_list(identifiers: list[str]) -> str:
     """Slack user IDs become mentions; emails stay as written."""
-    names = [f"<@{who}>" if "@" not in who else who for who in identifiers]
+    names = [who if is_email(who) else f"<@{who}>" for who in identifiers]
     return ", ".join(names) if names else "nobody yet"
 
 
@@ -43,6 +65,10 @@ def not_linked_text(team_id: str, support: str | None) -> str:
         f"This Slack workspace (`{team_id}`) is not linked to a licensing account yet. "
         f"Ask your vendor's support{where} to link it; give them the workspace ID `{team_id}`."
     )
+
+
+def admin_request_text(account_name: str) -> str:
+    return f"A colleague asks for more licenses for {account_name}"
 
 
 def admin_request_blocks(requester: str, account_name: str, wanted: int | None) -> list[Block]:
@@ -71,3 +97,25 @@ def route_request_blocks(
         ),
         context(f"Not self-serve: {reason}"),
     ]
+
+
+def csm_request_text(account_name: str) -> str:
+    return f"{account_name} asks for more licenses"
+
+
+def sales_ticket_dm(account_name: str, wanted: int | None, reference: str, url: str | None) -> str:
+    link = f"<{url}|{reference}>" if url else reference
+    return (
+        f"Your request for {wanted_phrase(wanted)} for {account_name} is with Sales: ticket {link}."
+    )
+
+
+def csm_request_sent_text(csm_name: str | None) -> str:
+    who = csm_name or "your Customer Success Manager"
+    return f":white_check_mark: Sent. {who} has your request and will get back to you."
+
+
+def admins_reached_text(reached: int, account_name: str) -> str:
+    if not reached:
+        return f"None of the admins of {account_name} could be reached in Slack; write to them directly."
+    return f":white_check_mark: Sent to {reached} admin{'s' if reached != 1 else ''} of {account_name}."

@@ -6,10 +6,11 @@ from typing import Any
 
 from blocks.ids import Block as BlockId
 from blocks.ids import Callback
+from blocks.messages import only_admins_text
 from blocks.metadata import PlanModalState
 from blocks.surfaces import plan_buttons, plan_fields
 from blocks.text import actions, context, header, plain, section, title
-from bot.services.accounts import AccountOverview
+from bot.readmodels import AccountOverview
 
 
 def build_loading_modal() -> dict[str, Any]:
@@ -53,3 +54,34 @@ def build_info_modal(heading: str, text: str, note: str | None = None) -> dict[s
         "close": plain("Close"),
         "blocks": blocks,
     }
+
+
+def build_only_admins_modal(heading: str, what: str) -> dict[str, Any]:
+    """For someone who is not a license admin of this workspace's account."""
+    return build_info_modal(heading, only_admins_text(what))
+
+
+def build_contact_sales_modal(sales_email: str | None, account_id: str | None) -> dict[str, Any]:
+    """Where Sales is; with `account_id` (an admin asked) a ticket was opened for them too."""
+    contact = (
+        f"write to *{sales_email}*" if sales_email else "your Customer Success Manager connects you"
+    )
+    text = f"Our Sales team handles larger plans: {contact}."
+    if account_id is None:
+        return build_info_modal("Contact Sales", text)
+    return build_info_modal(
+        "Contact Sales",
+        f"{text} Mention your account `{account_id}`.",
+        "We also opened a ticket for Sales; its reference comes by DM.",
+    )
+
+
+def build_contact_support_modal(support_url: str | None, sales_email: str | None) -> dict[str, Any]:
+    lines = ["*Need help with your licenses?*"]
+    if support_url:
+        lines.append(f"• Support: <{support_url}|{support_url}>")
+    if sales_email:
+        lines.append(f"• Sales: {sales_email}")
+    if len(lines) == 1:
+        lines.append("• Ask your Customer Success Manager; their name is on your plan.")
+    return build_info_modal("Contact support", "\n".join(lines))

@@ -7,6 +7,7 @@ from typing import Any
 
 from blocks.ids import RemovalAction, RemovalBlock, RemovalCallback
 from blocks.metadata import DecisionRequest, RemovalModalState
+from blocks.plan import build_info_modal
 from blocks.text import (
     Block,
     actions,
@@ -19,9 +20,10 @@ from blocks.text import (
     section,
     title,
 )
-from bot.domain.removal import MAX_REASON_LENGTH, RemovalStatus, Timing, Verdict
-from bot.services.accounts import AccountOverview
-from bot.services.removals import RemovalView
+from blocks.tickets import verdict_word
+from bot.domain.policy import MIN_LICENSES, most_removable
+from bot.domain.removal import MAX_REASON_LENGTH, MAX_REMINDERS, RemovalStatus, Timing, Verdict
+from bot.readmodels import AccountOverview, RemovalView
 
 
 def _timing_option(timing: Timing, when: datetime) -> dict[str, Any]:
@@ -30,7 +32,8 @@ def _timing_option(timing: Timing, when: datetime) -> dict[str, Any]:
 
 
 def build_removal_modal(view: AccountOverview, initial: int | None = None) -> dict[str, Any]:
-    most = max(view.terms.licenses - 1, 1)
+    # Slack refuses min_value above max_value, so an account at the minimum still shows 1.
+    most = max(most_removable(view.terms.licenses), 1)
     count: dict[str, Any] = {
         "type": "number_input",
         "action_id": RemovalAction.COUNT,
@@ -58,7 +61,9 @@ def build_removal_modal(view: AccountOverview, initial: int | None = None) -> di
                 "type": "input",
                 "block_id": RemovalBlock.COUNT,
                 "label": plain("Licenses to remove"),
-                "hint": plain(f"The account keeps at least 1 license: at most {most:,}."),
+                "hint": plain(
+                    f"The account keeps at least {licenses(MIN_LICENSES)}: at most {most:,}."
+                ),
                 "element": count,
             },
             {
@@ -240,3 +245,54 @@ def requester_update_text(view: RemovalView, stage: str) -> str:
             f"{licenses(view.licenses_left)}."
         )
     return f"Your removal request {view.reference}: {_status_line(view)}"
+
+
+# --- replies in the request's thread in the CSM channel ---------------------------------
+
+
+def decision_reply(view: RemovalView) -> str:
+    note = f" Note: {view.decision_note}" if view.decision_note else ""
+    when = f", effective {view.effective_at.date().isoformat()}" if view.effective_at else ""
+    return f"<@{view.decided_by}> {verdict_word(view)} this request{when}.{note}"
+
+
+def applied_reply(view: RemovalView) -> str:
+    return (
+        f"Applied: {view.remove_count:,} license(s) removed; {view.account_name} now has "
+        f"{view.licenses_left:,}."
+    )
+
+
+def reminder_reply(view: RemovalView, number: int) -> str:
+    who = f"<@{view.csm_user_id}>" if view.csm_user_id else "CSM team"
+    return (
+        f":bell: {who}, {view.reference} from <@{view.requested_by}> is still waiting for a "
+        f"decision (reminder {number} of {MAX_REMINDERS})."
+    )
+
+
+def build_request_sent_modal(view: RemovalView) -> dict[str, Any]:
+    return build_info_modal(
+        "Request sent",
+        f":white_check_mark: Request *{view.reference}* is with your Customer Success "
+        f"Manager: remove {licenses(view.remove_count)} "
+        f"({view.licenses_at_request:,} → {view.licenses_after:,}), "
+        f"{view.timing.label.lower()}.",
+        "You'll get the ticket reference by DM now, and another DM when it is decided.",
+    )
+
+
+def already_decided_text(view: RemovalView) -> str:
+    when = view.decided_at.strftime("%Y-%m-%d %H:%M UTC") if view.decided_at else ""
+    return f"<@{view.decided_by}> already {view.status.value} {view.reference} ({when}); nothing changed."
+
+
+def decided_text(view: RemovalView) -> str:
+    """What the CSM who decided reads in the modal."""
+    if view.status is RemovalStatus.DENIED:
+        return f":x: You denied {view.reference}. The admin is told, and ticket {ticket_text(view)} is solved."
+    when = day(view.effective_at) if view.effective_at else "on schedule"
+    return (
+        f":white_check_mark: You approved {view.reference}: {view.account_name} goes from "
+        f"{view.licenses_at_request:,} to {view.licenses_after:,} licenses, effective {when}."
+    )

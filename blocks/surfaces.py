@@ -8,7 +8,7 @@ from blocks.ids import Action
 from blocks.metadata import RouteRequest
 from blocks.text import Block, button, day, fields, money, per_period
 from bot.domain.policy import Decision, Route
-from bot.services.accounts import AccountOverview
+from bot.readmodels import AccountOverview
 
 
 def plan_fields(view: AccountOverview) -> Block:

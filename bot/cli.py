@@ -17,15 +17,16 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
-from bot.db import create_engine, session_factory, upgrade
+from bot.db import upgrade
+from bot.domain.errors import ImportFileError, ServiceError
 from bot.domain.money import format_money
 from bot.domain.periods import as_utc
 from bot.domain.plans import BillingInterval
 from bot.domain.policy import InvalidCount, parse_count
+from bot.readmodels import AccountOverview
 from bot.services import accounts as accounts_service
 from bot.services import quotes as quotes_service
 from bot.services.context import ServiceContext
-from bot.services.errors import ImportFileError, ServiceError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
 
@@ -55,13 +56,11 @@ def _print_json(data: dict[str, Any]) -> None:
 async def _with_context(
     settings: Settings, work: Callable[[ServiceContext], Awaitable[int]]
 ) -> int:
+    from bot.bootstrap import open_services  # the bot's parts load only for commands that use them
+
     # Every command that reads the database brings it up to date first.
-    await asyncio.to_thread(upgrade, settings.database_url)
-    engine = create_engine(settings.database_url)
-    try:
-        return await work(ServiceContext(session_factory(engine), settings))
-    finally:
-        await engine.dispose()
+    async with open_services(settings) as services:
+        return await work(services)
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
@@ -93,7 +92,7 @@ def cmd_accounts_import(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_with_context(settings, work))
 
 
-def _render_overview(view: accounts_service.AccountOverview) -> str:
+def _render_overview(view: AccountOverview) -> str:
     terms = view.terms
     money = terms.currency
     per = _period_word(terms.interval)

@@ -7,12 +7,13 @@ nothing and two scheduler processes never act on the same row twice.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.effects import Effects
-from bot.services.context import ServiceContext
+from bot.bootstrap import Runtime
 from bot.services.removals import apply_due_removals, send_due_reminders
 
 log = logging.getLogger(__name__)
@@ -22,41 +23,41 @@ REMOVALS_SECONDS = 60
 REMINDERS_SECONDS = 300
 
 
-async def apply_removals_job(services: ServiceContext, effects: Effects) -> None:
-    applied = await apply_due_removals(services)
+async def apply_removals_job(runtime: Runtime) -> None:
+    applied = await apply_due_removals(runtime.services)
     if applied:
         log.info("applied %d removal(s)", len(applied))
-        await effects.drain()
+        await runtime.effects.drain()
 
 
-async def reminders_job(services: ServiceContext, effects: Effects) -> None:
-    if await send_due_reminders(services):
-        await effects.drain()
+async def reminders_job(runtime: Runtime) -> None:
+    if await send_due_reminders(runtime.services):
+        await runtime.effects.drain()
 
 
-async def outbox_job(effects: Effects) -> None:
-    await effects.drain()
+async def outbox_job(runtime: Runtime) -> None:
+    await runtime.effects.drain()
 
 
-async def run_due_work(services: ServiceContext, effects: Effects) -> None:
+async def run_due_work(runtime: Runtime) -> None:
     """Everything the jobs do, once, in order (also used by tests that travel in time)."""
-    await apply_removals_job(services, effects)
-    await reminders_job(services, effects)
-    await outbox_job(effects)
+    await apply_removals_job(runtime)
+    await reminders_job(runtime)
+    await outbox_job(runtime)
 
 
-def build_scheduler(services: ServiceContext, effects: Effects) -> AsyncIOScheduler:
+def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(
         timezone=UTC,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
     )
-    jobs = (
-        ("outbox", outbox_job, (effects,), OUTBOX_SECONDS),
-        ("apply_removals", apply_removals_job, (services, effects), REMOVALS_SECONDS),
-        ("removal_reminders", reminders_job, (services, effects), REMINDERS_SECONDS),
+    jobs: tuple[tuple[str, Callable[[Runtime], Awaitable[Any]], int], ...] = (
+        ("outbox", outbox_job, OUTBOX_SECONDS),
+        ("apply_removals", apply_removals_job, REMOVALS_SECONDS),
+        ("removal_reminders", reminders_job, REMINDERS_SECONDS),
     )
-    for job_id, func, args, seconds in jobs:
+    for job_id, job, seconds in jobs:
         scheduler.add_job(
-            func, "interval", seconds=seconds, id=job_id, args=args, replace_existing=True
+            job, "interval", seconds=seconds, id=job_id, args=(runtime,), replace_existing=True
         )
     return scheduler

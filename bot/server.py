@@ -7,52 +7,37 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import build_app, build_deps
+from bot.bootstrap import Runtime, bootstrap
 from bot.config import Settings
-from bot.db import create_engine, session_factory, upgrade
-from bot.deps import AppDeps
 from bot.scheduler import build_scheduler
-from bot.services.context import ServiceContext
+from handlers.middleware import RESPONSE_SENT_KEY
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Runtime:
-    settings: Settings
-    engine: AsyncEngine
-    services: ServiceContext
-    deps: AppDeps
-    app: AsyncApp
-
-
-@asynccontextmanager
-async def runtime(settings: Settings, *, socket_mode: bool = False) -> AsyncIterator[Runtime]:
-    """Migrated database, services and the Bolt app; disposed on exit."""
-    await asyncio.to_thread(upgrade, settings.database_url)
-    engine = create_engine(settings.database_url)
-    services = ServiceContext(session_factory(engine), settings)
-    deps = build_deps(settings, services)
+async def dispatch(app: AsyncApp, request: web.Request) -> web.StreamResponse:
+    """One Slack request through Bolt; listeners may wait until the response has gone out."""
+    bolt_request = await to_bolt_request(request)
+    sent = asyncio.Event()
+    bolt_request.context[RESPONSE_SENT_KEY] = sent
     try:
-        yield Runtime(settings, engine, services, deps, build_app(deps, socket_mode=socket_mode))
+        response = await to_aiohttp_response(await app.async_dispatch(bolt_request))
+        await response.prepare(request)
+        await response.write_eof()
     finally:
-        await deps.close()
-        await engine.dispose()
+        sent.set()
+    return response
 
 
 def build_web_app(rt: Runtime) -> web.Application:
-    async def slack_events(request: web.Request) -> web.Response:
-        bolt_request = await to_bolt_request(request)
-        bolt_response = await rt.app.async_dispatch(bolt_request)
-        return await to_aiohttp_response(bolt_response)
+    async def slack_events(request: web.Request) -> web.StreamResponse:
+        return await dispatch(rt.app, request)
 
     async def healthz(_: web.Request) -> web.Response:
         try:
@@ -89,7 +74,7 @@ async def scheduled(rt: Runtime, enabled: bool) -> AsyncIterator[None]:
     if not enabled:
         yield
         return
-    scheduler = build_scheduler(rt.services, rt.deps.effects)
+    scheduler = build_scheduler(rt)
     scheduler.start()
     try:
         yield
@@ -100,7 +85,7 @@ async def scheduled(rt: Runtime, enabled: bool) -> AsyncIterator[None]:
 async def serve(
     settings: Settings, *, socket: bool, host: str, port: int, scheduler: bool = True
 ) -> None:
-    async with runtime(settings, socket_mode=socket) as rt, scheduled(rt, scheduler):
+    async with bootstrap(settings, socket_mode=socket) as rt, scheduled(rt, scheduler):
         if socket:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -123,6 +108,6 @@ async def serve(
 
 async def run_scheduler(settings: Settings) -> None:
     """The scheduled jobs alone, for deployments with several web instances."""
-    async with runtime(settings, socket_mode=True) as rt, scheduled(rt, True):
+    async with bootstrap(settings, socket_mode=True) as rt, scheduled(rt, True):
         print("licensebot scheduler is running. Ctrl-C stops it.", flush=True)
         await wait_for_stop()

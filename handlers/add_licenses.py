@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
 from collections import OrderedDict
 from typing import Any
 
@@ -13,42 +10,32 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from blocks.add import build_add_modal, build_placing_modal, build_receipt_modal, receipt_blocks
+from blocks.add import (
+    build_add_modal,
+    build_add_modal_for,
+    build_placing_modal,
+    build_receipt_modal,
+    confirm_price_notice,
+    receipt_blocks,
+    receipt_text,
+    stale_price_notice,
+)
+from blocks.forms import AddForm
 from blocks.ids import Action, Block, Callback
 from blocks.metadata import AddModalState
-from blocks.plan import build_info_modal
-from blocks.text import licenses, money, per_period
-from bot.deps import AppDeps, deps_of
-from bot.integrations.slack_dm import send_dm
-from bot.services.accounts import AdminIdentity
-from bot.services.errors import QuoteNotHonoured, ServiceError
-from bot.services.orders import Receipt, place_order
-from bot.services.quotes import Preview, preview
-from handlers.add_modal import modal_for_preview, new_add_state, read_count
-from handlers.common import access_of, publish_home, show_modal, user_of
-
-log = logging.getLogger(__name__)
-
-# The ack's "placing" view travels back in the HTTP response; a receipt sent sooner
-# could reach Slack first and then be covered by it.
-ACK_SETTLE_SECONDS = 0.3
-
-
-async def on_open_add(
-    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
-) -> None:
-    await ack()
-    deps = deps_of(context)
-    access = await access_of(deps, body)
-    if access.overview is None or not access.is_admin:
-        await show_modal(
-            client,
-            body,
-            build_info_modal("Add licenses", "Only license admins can add licenses."),
-        )
-        return
-    state = new_add_state(access.overview.account_id)
-    await show_modal(client, body, build_add_modal(access.overview, state))
+from blocks.plan import build_info_modal, build_only_admins_modal
+from blocks.text import per_period
+from bot.bootstrap import Runtime
+from bot.domain.errors import QuoteNotHonoured, ServiceError
+from bot.domain.policy import read_count
+from bot.domain.pricing import confirms
+from bot.effects.dms import send_dm
+from bot.effects.home import refresh_home_now
+from bot.readmodels import AdminIdentity, Receipt
+from bot.services.orders import place_order
+from bot.services.quotes import preview
+from handlers.middleware import Caller, listener
+from handlers.surfaces import show_modal
 
 
 class LatestKeystroke:
@@ -80,23 +67,34 @@ class LatestKeystroke:
 keystrokes = LatestKeystroke()
 
 
-async def on_count_changed(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    context: dict[str, Any],
+async def on_open_add(
+    ack: AsyncAck, caller: Caller, client: AsyncWebClient, body: dict[str, Any]
 ) -> None:
     await ack()
-    deps = deps_of(context)
+    admin = await caller.admin()
+    if admin is None:
+        view = build_only_admins_modal("Add licenses", "add licenses")
+    else:
+        view = build_add_modal(admin.overview, AddModalState.new(admin.account_id))
+    await show_modal(client, body, view)
+
+
+async def on_count_changed(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    runtime: Runtime,
+    state: AddModalState,
+) -> None:
+    await ack()
     view = body["view"]
     stamp = str(action.get("action_ts") or "0")
     if not keystrokes.see(view["id"], stamp):
         return
-    state = AddModalState.model_validate_json(view["private_metadata"])
     count = read_count(action.get("value"))
-    seen = await preview(deps.services, state.account_id, count)
-    new_view = modal_for_preview(seen, state, count)
+    seen = await preview(runtime.services, state.account_id, count)
+    new_view = build_add_modal_for(seen, state, count)
     try:
         await client.views_update(view_id=view["id"], hash=view["hash"], view=new_view)
     except SlackApiError as exc:
@@ -109,105 +107,80 @@ async def on_count_changed(
 
 async def on_order_now(
     ack: AsyncAck,
-    body: dict[str, Any],
     view: dict[str, Any],
     client: AsyncWebClient,
-    context: dict[str, Any],
+    caller: Caller,
+    runtime: Runtime,
+    state: AddModalState,
+    form: AddForm,
 ) -> None:
-    deps = deps_of(context)
-    state = AddModalState.model_validate_json(view["private_metadata"])
-    field = view["state"]["values"].get(Block.ADD_COUNT, {}).get(Action.ADD_COUNT, {})
-    count = read_count(field.get("value"))
+    count = read_count(form.count)
     if isinstance(count, str):
         await ack(response_action="errors", errors={Block.ADD_COUNT: count})
         return
-    seen = await preview(deps.services, state.account_id, count)
-    decision = seen.outcome.decision
-    if not decision.allowed:
-        # Invalid, or beyond the bounds the rules give the input (its max_value): a
-        # validation error on the input, as Slack shows its own. The reason names the
-        # route (CSM or Sales), whose button the live quote already shows.
-        await ack(response_action="errors", errors={Block.ADD_COUNT: decision.reason})
+    seen = await preview(runtime.services, state.account_id, count)
+    if not seen.outcome.decision.allowed:
+        # Beyond what the rules allow (the input's max_value): an error on the input, as
+        # Slack shows its own. The reason names the route, whose button the quote shows.
+        await ack(response_action="errors", errors={Block.ADD_COUNT: seen.outcome.decision.reason})
         return
-    if state.quote is None or state.quote.added != count:
+    if not confirms(state.quote, count):
         # Nobody is charged a price they have not seen: show it and ask again.
+        notice = confirm_price_notice(count)
         await ack(
-            response_action="update",
-            view=modal_for_preview(
-                seen,
-                state,
-                count,
-                notice=f"Here is the price for {licenses(count)}. Press Order Now to confirm.",
-            ),
+            response_action="update", view=build_add_modal_for(seen, state, count, notice=notice)
         )
         return
-    shown = state.quote
-    await ack(response_action="update", view=build_placing_modal(shown, count))
-    started = time.monotonic()
+    await ack(response_action="update", view=build_placing_modal(state.quote, count))
+    await caller.answered()
+    await _place(client, caller, runtime, state, count, view["id"])
 
-    user_id = user_of(body)
-    access = await access_of(deps, body)
-    identity = access.identity or AdminIdentity(user_id)
+
+async def _place(
+    client: AsyncWebClient,
+    caller: Caller,
+    runtime: Runtime,
+    state: AddModalState,
+    count: int,
+    view_id: str,
+) -> None:
+    access = await caller.access()
+    identity = access.identity or AdminIdentity(caller.user_id)
+    services = runtime.services
     try:
         receipt = await place_order(
-            deps.services,
-            state.account_id,
-            identity,
-            count,
-            state.idempotency_key,
-            shown,
+            services, state.account_id, identity, count, state.idempotency_key, state.quote
         )
     except QuoteNotHonoured as stale:
-        again = modal_for_preview(
-            await preview(deps.services, state.account_id, count),
-            state,
-            count,
-            notice=f"{stale} Check it and press Order Now again.",
-            # The "placing" view dropped the input's state: show the number again.
-            initial=count,
+        fresh = await preview(services, state.account_id, count)
+        # The "placing" view dropped the input's state: show the number again.
+        again = build_add_modal_for(
+            fresh, state, count, notice=stale_price_notice(str(stale)), initial=count
         )
-        await _settle(started)
-        await client.views_update(view_id=view["id"], view=again)
+        await client.views_update(view_id=view_id, view=again)
         return
     except ServiceError as refused:
-        await _settle(started)
-        await client.views_update(
-            view_id=view["id"], view=build_info_modal("Add licenses", f":warning: {refused}")
-        )
+        info = build_info_modal("Add licenses", f":warning: {refused}")
+        await client.views_update(view_id=view_id, view=info)
         return
-    await _settle(started)
-    await _deliver_receipt(client, deps, body, view["id"], receipt, seen)
-
-
-async def _settle(started: float) -> None:
-    left = ACK_SETTLE_SECONDS - (time.monotonic() - started)
-    if left > 0:
-        await asyncio.sleep(left)
+    await _deliver_receipt(client, caller, runtime, view_id, receipt)
 
 
 async def _deliver_receipt(
-    client: AsyncWebClient,
-    deps: AppDeps,
-    body: dict[str, Any],
-    view_id: str,
-    receipt: Receipt,
-    seen: Preview,
+    client: AsyncWebClient, caller: Caller, runtime: Runtime, view_id: str, receipt: Receipt
 ) -> None:
-    interval = per_period(seen.overview.terms.interval)
+    access = await caller.access()
+    interval = per_period(access.overview.terms.interval) if access.overview else "period"
     await client.views_update(view_id=view_id, view=build_receipt_modal(receipt, interval))
     if receipt.replayed:
         # A repeat of an order already placed (double submit, retry): its DM went out.
         return
-    text = (
-        f"You added {licenses(receipt.added)} ({receipt.licenses_before} → "
-        f"{receipt.licenses_after}); charged {money(receipt.charged_minor, receipt.currency)}. "
-        f"Order {receipt.reference}."
-    )
-    await send_dm(client, receipt.ordered_by, text, receipt_blocks(receipt, interval))
-    await publish_home(client, deps, await access_of(deps, body))
+    blocks = receipt_blocks(receipt, interval)
+    await send_dm(client, receipt.ordered_by, receipt_text(receipt), blocks)
+    await refresh_home_now(runtime.effect_deps, caller.team_id, caller.user_id)
 
 
 def register(app: AsyncApp) -> None:
-    app.action(Action.OPEN_ADD)(on_open_add)
-    app.action(Action.ADD_COUNT)(on_count_changed)
-    app.view(Callback.ADD)(on_order_now)
+    app.action(Action.OPEN_ADD)(listener(on_open_add))
+    app.action(Action.ADD_COUNT)(listener(on_count_changed))
+    app.view(Callback.ADD)(listener(on_order_now))

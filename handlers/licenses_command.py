@@ -10,19 +10,28 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from blocks.add import build_add_modal
-from blocks.messages import help_blocks, not_admin_blocks, not_linked_text
+from blocks.add import build_add_modal, build_add_modal_for
+from blocks.messages import (
+    HELP_TITLE,
+    help_blocks,
+    not_admin_blocks,
+    not_admin_text,
+    not_linked_text,
+    unknown_command_text,
+)
+from blocks.metadata import AddModalState
 from blocks.plan import build_info_modal, build_loading_modal, build_plan_modal
 from blocks.removal import build_removal_modal
-from bot.deps import AppDeps, deps_of
-from bot.services.access import Access
+from bot.bootstrap import Runtime
+from bot.domain.policy import read_count
+from bot.readmodels import Access, Admin
 from bot.services.quotes import preview
-from handlers.add_modal import modal_for_preview, new_add_state, read_count
-from handlers.common import access_of
+from handlers.middleware import Caller, listener
 
 # How long we may look the user up before the trigger_id (valid 3 s) is at risk;
 # past it a light modal opens and is filled in when the data arrives.
 TRIGGER_BUDGET_SECONDS = 1.5
+SUBCOMMANDS = {"plan", "add", "remove"}
 
 
 def parse_text(text: str) -> tuple[str, str]:
@@ -34,71 +43,76 @@ def parse_text(text: str) -> tuple[str, str]:
 
 
 async def modal_for(
-    deps: AppDeps, access: Access, subcommand: str, argument: str
+    runtime: Runtime, admin: Admin, subcommand: str, argument: str
 ) -> dict[str, Any]:
-    overview = access.overview
-    assert overview is not None
+    overview = admin.overview
     if subcommand == "remove":
         count = read_count(argument) if argument else None
         return build_removal_modal(overview, count if isinstance(count, int) else None)
     if subcommand == "plan" or not overview.capacity.allowed:
         # Not self-serve: the plan modal shows the route button instead of Add.
         return build_plan_modal(overview)
-    state = new_add_state(overview.account_id)
+    state = AddModalState.new(overview.account_id)
     if not argument:
         return build_add_modal(overview, state)
     count = read_count(argument)
-    seen = await preview(deps.services, overview.account_id, count)
+    seen = await preview(runtime.services, overview.account_id, count)
     initial = count if isinstance(count, int) and count >= 1 else None
-    return modal_for_preview(seen, state, count, initial=initial)
+    return build_add_modal_for(seen, state, count, initial=initial)
+
+
+def refusal(access: Access, support_url: str | None) -> tuple[str, list[dict[str, Any]] | None]:
+    """What someone who can't manage this workspace's licenses reads, and the way forward."""
+    if access.overview is None:
+        return not_linked_text(access.team_id, support_url), None
+    view = access.overview
+    return not_admin_text(view.name), not_admin_blocks(view.name, view.account_id, view.admins)
 
 
 async def on_licenses(
     ack: AsyncAck,
-    body: dict[str, Any],
+    command: dict[str, Any],
     client: AsyncWebClient,
     respond: AsyncRespond,
-    context: dict[str, Any],
+    caller: Caller,
+    runtime: Runtime,
 ) -> None:
     await ack()
-    deps = deps_of(context)
-    subcommand, argument = parse_text(body.get("text", ""))
-    if subcommand == "help":
-        await respond(text="How to use /licenses", blocks=help_blocks(), response_type="ephemeral")
+    text = command.get("text", "")
+    subcommand, argument = parse_text(text)
+    if subcommand not in SUBCOMMANDS:
+        intro = None if subcommand == "help" else unknown_command_text(text)
+        await respond(
+            text=intro or HELP_TITLE, blocks=help_blocks(intro), response_type="ephemeral"
+        )
         return
-    if subcommand not in {"plan", "add", "remove"}:
-        intro = f"I don't know `/licenses {body.get('text', '').strip()}`."
-        await respond(text=intro, blocks=help_blocks(intro), response_type="ephemeral")
-        return
-
-    lookup = asyncio.ensure_future(access_of(deps, body))
-    done, _ = await asyncio.wait({lookup}, timeout=TRIGGER_BUDGET_SECONDS)
-    view_id = None
-    if not done:
-        opened = await client.views_open(trigger_id=body["trigger_id"], view=build_loading_modal())
-        view_id = opened["view"]["id"]
-    access = await lookup
-
-    if access.overview is None or not access.is_admin:
-        if access.overview is None:
-            text = not_linked_text(access.team_id, deps.settings.support_url)
-            blocks = None
-        else:
-            text = f"Only license admins of {access.overview.name} can change licenses."
-            blocks = not_admin_blocks(
-                access.overview.name, access.overview.account_id, access.overview.admins
-            )
+    loading = await open_loading_if_slow(client, command["trigger_id"], caller)
+    admin = await caller.admin()
+    if admin is None:
+        text, blocks = refusal(await caller.access(), runtime.settings.support_url)
         await respond(text=text, blocks=blocks, response_type="ephemeral")
-        if view_id:
-            await client.views_update(view_id=view_id, view=build_info_modal("Licenses", text))
+        if loading:
+            await client.views_update(view_id=loading, view=build_info_modal("Licenses", text))
         return
-
-    view = await modal_for(deps, access, subcommand, argument)
-    if view_id:
-        await client.views_update(view_id=view_id, view=view)
+    view = await modal_for(runtime, admin, subcommand, argument)
+    if loading:
+        await client.views_update(view_id=loading, view=view)
     else:
-        await client.views_open(trigger_id=body["trigger_id"], view=view)
+        await client.views_open(trigger_id=command["trigger_id"], view=view)
+
+
+async def open_loading_if_slow(
+    client: AsyncWebClient, trigger_id: str, caller: Caller
+) -> str | None:
+    """Look the caller up; if that outlasts the budget, open a loading modal and return its id."""
+    lookup = asyncio.ensure_future(caller.access())
+    done, _ = await asyncio.wait({lookup}, timeout=TRIGGER_BUDGET_SECONDS)
+    opened = None
+    if not done:
+        opened = await client.views_open(trigger_id=trigger_id, view=build_loading_modal())
+    await lookup
+    return str(opened["view"]["id"]) if opened else None
 
 
 def register(app: AsyncApp) -> None:
-    app.command("/licenses")(on_licenses)
+    app.command("/licenses")(listener(on_licenses))

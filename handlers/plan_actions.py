@@ -1,8 +1,7 @@
-"""The plan's hand-offs: Ask my CSM, Contact Sales, Contact support, Request removal, Ask an admin."""
+"""The plan's hand-offs: Ask my CSM, Contact Sales, Contact support, Ask an admin."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -11,159 +10,120 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.ids import Action
-from blocks.messages import admin_request_blocks, route_request_blocks
+from blocks.messages import (
+    admin_request_blocks,
+    admin_request_text,
+    admins_reached_text,
+    csm_request_sent_text,
+    only_admins_text,
+)
 from blocks.metadata import AdminRequest, RouteRequest
-from blocks.plan import build_info_modal
-from bot.deps import AppDeps, deps_of
-from bot.integrations.slack_dm import send_dm
-from bot.services.access import Access
+from blocks.plan import (
+    build_contact_sales_modal,
+    build_contact_support_modal,
+    build_info_modal,
+)
+from bot.bootstrap import Runtime
+from bot.domain.policy import Route
+from bot.effects.dms import send_dm
+from bot.services.access import admin_user_ids
 from bot.services.requests import record_request
-from handlers.common import access_of, show_modal, user_of
+from handlers.middleware import Caller, listener
+from handlers.surfaces import show_modal
 
-log = logging.getLogger(__name__)
 
-
-async def _confirm(client: AsyncWebClient, body: dict[str, Any], heading: str, text: str) -> None:
+async def _confirm(
+    client: AsyncWebClient, body: dict[str, Any], user_id: str, heading: str, text: str
+) -> None:
     """Answer where the click happened: in the modal, or by DM from App Home."""
     view = body.get("view") or {}
     if view.get("type") == "modal":
         await client.views_update(view_id=view["id"], view=build_info_modal(heading, text))
     else:
-        await send_dm(client, user_of(body), text)
-
-
-async def _admin_access(deps: AppDeps, body: dict[str, Any]) -> Access | None:
-    access = await access_of(deps, body)
-    return access if access.overview is not None and access.is_admin else None
+        await send_dm(client, user_id, text)
 
 
 async def on_ask_csm(
     ack: AsyncAck,
     body: dict[str, Any],
-    action: dict[str, Any],
     client: AsyncWebClient,
-    context: dict[str, Any],
+    caller: Caller,
+    runtime: Runtime,
+    request: RouteRequest,
 ) -> None:
     await ack()
-    deps = deps_of(context)
-    request = RouteRequest.model_validate_json(action["value"])
-    access = await _admin_access(deps, body)
-    if access is None or access.overview is None:
-        await _confirm(client, body, "Ask my CSM", "Only license admins can ask for licenses.")
+    admin = await caller.admin()
+    if admin is None:
+        denied = only_admins_text("ask for licenses")
+        await _confirm(client, body, caller.user_id, "Ask my CSM", denied)
         return
-    view = access.overview
-    await record_request(deps.services, view.account_id, access.user_id, "csm", request.wanted)
-    blocks = route_request_blocks(
-        access.user_id,
-        view.name,
-        view.plan_name,
-        view.terms.licenses,
-        request.wanted,
-        view.csm_slack_user_id,
-        view.capacity.reason or "Handled by the Customer Success Manager.",
+    await record_request(
+        runtime.services, admin.account_id, caller.user_id, Route.CSM, request.wanted
     )
-    text = f"{view.name} asks for more licenses"
-    if deps.settings.csm_channel_id:
-        await client.chat_postMessage(
-            channel=deps.settings.csm_channel_id, text=text, blocks=blocks
-        )
-    elif view.csm_slack_user_id:
-        await send_dm(client, view.csm_slack_user_id, text, blocks)
-    else:
-        log.warning(
-            "no CSM channel and no CSM for %s: request kept in the audit log", view.account_id
-        )
-    who = view.csm_name or "your Customer Success Manager"
-    await _confirm(
-        client,
-        body,
-        "Ask my CSM",
-        f":white_check_mark: Sent. {who} has your request and will get back to you.",
-    )
+    runtime.drain_soon()
+    sent = csm_request_sent_text(admin.overview.csm_name)
+    await _confirm(client, body, caller.user_id, "Ask my CSM", sent)
 
 
 async def on_contact_sales(
     ack: AsyncAck,
     body: dict[str, Any],
-    action: dict[str, Any],
     client: AsyncWebClient,
-    context: dict[str, Any],
+    caller: Caller,
+    runtime: Runtime,
+    request: RouteRequest,
 ) -> None:
     await ack()
-    deps = deps_of(context)
-    request = RouteRequest.model_validate_json(action["value"])
-    access = await access_of(deps, body)
-    sales = deps.settings.sales_email
-    contact = f"write to *{sales}*" if sales else "your Customer Success Manager connects you"
-    text = f"Our Sales team handles larger plans: {contact}."
-    note = None
-    if access.overview is not None and access.is_admin:
-        account_id = access.overview.account_id
+    admin = await caller.admin()
+    if admin is not None:
+        services = runtime.services
         await record_request(
-            deps.services, account_id, access.user_id, "sales", request.wanted, open_ticket=True
+            services, admin.account_id, caller.user_id, Route.SALES, request.wanted
         )
-        deps.run_effects_soon()
-        text += f" Mention your account `{account_id}`."
-        note = "We also opened a ticket for Sales; its reference comes by DM."
-    await show_modal(client, body, build_info_modal("Contact Sales", text, note))
+        runtime.drain_soon()
+    settings = runtime.settings
+    modal = build_contact_sales_modal(settings.sales_email, admin.account_id if admin else None)
+    await show_modal(client, body, modal)
 
 
 async def on_contact_support(
-    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, runtime: Runtime
 ) -> None:
     await ack()
-    settings = deps_of(context).settings
-    lines = ["*Need help with your licenses?*"]
-    if settings.support_url:
-        lines.append(f"• Support: <{settings.support_url}|{settings.support_url}>")
-    if settings.sales_email:
-        lines.append(f"• Sales: {settings.sales_email}")
-    if len(lines) == 1:
-        lines.append("• Ask your Customer Success Manager; their name is on your plan.")
-    await show_modal(client, body, build_info_modal("Contact support", "\n".join(lines)))
+    settings = runtime.settings
+    modal = build_contact_support_modal(settings.support_url, settings.sales_email)
+    await show_modal(client, body, modal)
 
 
 async def on_ask_admins(
     ack: AsyncAck,
     body: dict[str, Any],
-    action: dict[str, Any],
     client: AsyncWebClient,
     respond: AsyncRespond,
-    context: dict[str, Any],
+    caller: Caller,
+    runtime: Runtime,
+    request: AdminRequest,
 ) -> None:
     await ack()
-    deps = deps_of(context)
-    request = AdminRequest.model_validate_json(action["value"])
-    access = await access_of(deps, body)
-    if access.overview is None:
+    view = (await caller.access()).overview
+    if view is None:
         return
-    view = access.overview
-    reached = 0
-    for admin in view.admins:
-        user_id = admin if "@" not in admin else await deps.directory.user_id_for(admin)
-        if not user_id:
-            continue
-        await send_dm(
-            client,
-            user_id,
-            f"A colleague asks for more licenses for {view.name}",
-            admin_request_blocks(access.user_id, view.name, request.wanted),
-        )
-        reached += 1
-    await record_request(deps.services, view.account_id, access.user_id, "admins", request.wanted)
-    text = (
-        f":white_check_mark: Sent to {reached} admin{'s' if reached != 1 else ''} of {view.name}."
-        if reached
-        else f"None of the admins of {view.name} could be reached in Slack; write to them directly."
+    blocks = admin_request_blocks(caller.user_id, view.name, request.wanted)
+    admins = await admin_user_ids(runtime.directory, view.admins)
+    for admin in admins:
+        await send_dm(client, admin, admin_request_text(view.name), blocks)
+    await record_request(
+        runtime.services, view.account_id, caller.user_id, "admins", request.wanted
     )
+    text = admins_reached_text(len(admins), view.name)
     if body.get("response_url"):
         await respond(text=text, replace_original=True, response_type="ephemeral")
     else:
-        await send_dm(client, access.user_id, text)
+        await send_dm(client, caller.user_id, text)
 
 
 def register(app: AsyncApp) -> None:
-    app.action(Action.ASK_CSM)(on_ask_csm)
-    app.action(Action.CONTACT_SALES)(on_contact_sales)
-    app.action(Action.CONTACT_SUPPORT)(on_contact_support)
-    app.action(Action.ASK_ADMINS)(on_ask_admins)
+    app.action(Action.ASK_CSM)(listener(on_ask_csm))
+    app.action(Action.CONTACT_SALES)(listener(on_contact_sales))
+    app.action(Action.CONTACT_SUPPORT)(listener(on_contact_support))
+    app.action(Action.ASK_ADMINS)(listener(on_ask_admins))

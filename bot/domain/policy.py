@@ -12,6 +12,8 @@ from bot.domain.pricing import AccountTerms
 # Enterprise accounts may grow themselves only up to this many licenses in total.
 ENTERPRISE_SELF_SERVE_LIMIT = 5
 DEFAULT_MAX_PER_ORDER = 1000
+# Every account keeps at least this many licenses, whatever is removed.
+MIN_LICENSES = 1
 
 
 class Route(StrEnum):
@@ -83,6 +85,16 @@ def parse_count(raw: str) -> int:
         # Larger than any cap; spares int() its length limit on absurd input.
         digits = "1" + "0" * 18
     return int(sign + digits)
+
+
+def read_count(raw: str | None, purpose: str = "add") -> int | str:
+    """The number a person typed to `purpose` licenses, or the sentence saying what is wrong."""
+    if raw is None or not raw.strip():
+        return f"Enter a number of licenses to {purpose}."
+    try:
+        return parse_count(raw)
+    except InvalidCount as exc:
+        return str(exc)
 
 
 def _is_whole(count: object) -> bool:
@@ -165,13 +177,13 @@ def decide_remove(terms: AccountTerms, requested: object, contacts: Contacts) ->
     assert isinstance(requested, int)
     if requested < 1:
         return Decision(False, 0, None, "Enter a number of licenses to remove, at least 1.")
-    if terms.licenses - requested < 1:
+    if requested > most_removable(terms.licenses):
         return Decision(
             False,
             0,
             None,
-            f"The account has {terms.licenses} licenses and keeps at least 1, so at most "
-            f"{max(terms.licenses - 1, 0)} can be removed.",
+            f"The account has {terms.licenses} licenses and keeps at least {MIN_LICENSES}, "
+            f"so at most {most_removable(terms.licenses)} can be removed.",
         )
     return Decision(
         False,
@@ -181,17 +193,32 @@ def decide_remove(terms: AccountTerms, requested: object, contacts: Contacts) ->
     )
 
 
+def most_removable(licenses: int, already_requested: int = 0) -> int:
+    """How many more licenses may be asked away while the account keeps MIN_LICENSES."""
+    return max(licenses - already_requested - MIN_LICENSES, 0)
+
+
+def licenses_after_removal(licenses: int, removed: int) -> int:
+    """What an account keeps after a removal, never below MIN_LICENSES."""
+    return max(licenses - removed, MIN_LICENSES)
+
+
+def is_email(identifier: str) -> bool:
+    """Admins are listed by Slack user ID or by email; only emails have an "@"."""
+    return "@" in identifier
+
+
 def is_admin(admins: Iterable[str], user_id: str, email: str | None = None) -> bool:
     """Admins are listed by Slack user ID (exact) or by email (any case)."""
     wanted_email = email.strip().lower() if email else None
     for admin in admins:
         if admin == user_id:
             return True
-        if wanted_email and "@" in admin and admin.strip().lower() == wanted_email:
+        if wanted_email and is_email(admin) and admin.strip().lower() == wanted_email:
             return True
     return False
 
 
 def lists_emails(admins: Iterable[str]) -> bool:
     """Whether deciding admin status may need the user's email from Slack."""
-    return any("@" in admin for admin in admins)
+    return any(is_email(admin) for admin in admins)

@@ -98,3 +98,8 @@ def build_quote(terms: AccountTerms, added: int, at: datetime) -> Quote:
         period=period,
         quoted_at=at,
     )
+
+
+def confirms(shown: Quote | None, count: int) -> bool:
+    """Order Now orders only what the admin saw priced: a quote for exactly this count."""
+    return shown is not None and shown.added == count

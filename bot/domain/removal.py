@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
-from bot.domain.policy import Contacts, Decision, decide_remove
+from bot.domain.policy import MIN_LICENSES, Contacts, Decision, decide_remove, most_removable
 from bot.domain.pricing import AccountTerms
 
 MAX_REASON_LENGTH = 1000
@@ -48,14 +48,14 @@ def check_request(
         return decision
     assert isinstance(requested, int)
     already = sum(open_removals)
-    if already and terms.licenses - already - requested < 1:
+    if already and requested > most_removable(terms.licenses, already):
         return Decision(
             False,
             0,
             None,
             f"Requests already open would remove {already} of {terms.licenses} licenses; "
-            f"with this one the account would keep fewer than 1. "
-            f"At most {max(terms.licenses - already - 1, 0)} more can be requested.",
+            f"with this one the account would keep fewer than {MIN_LICENSES}. "
+            f"At most {most_removable(terms.licenses, already)} more can be requested.",
         )
     return decision
 
@@ -70,6 +70,35 @@ def check_reason(
     if len(text) > MAX_REASON_LENGTH:
         return f"Keep the reason under {MAX_REASON_LENGTH} characters (it has {len(text)})."
     return None
+
+
+DENIAL_NEEDS_REASON = "Give the admin a reason for the denial."
+
+
+def check_decision_note(verdict: Verdict, note: str | None) -> str | None:
+    """A denial must say why; an approval's note is optional."""
+    if verdict is Verdict.DENY:
+        return check_reason(note, missing=DENIAL_NEEDS_REASON)
+    return None
+
+
+def parse_effective(raw: str | None, requested_at: datetime, today: date) -> datetime | str:
+    """The CSM's chosen date (YYYY-MM-DD) as a UTC moment, or what is wrong with it.
+
+    No date, or the requested day itself, keeps the requested moment (the renewal
+    instant, or "now" for as soon as possible).
+    """
+    if not raw:
+        return requested_at
+    try:
+        chosen = date.fromisoformat(raw)
+    except ValueError:
+        return "Pick a date."
+    if chosen == requested_at.date():
+        return requested_at
+    if chosen < today:
+        return "Pick today or a later date."
+    return datetime.combine(chosen, time(0, 0), tzinfo=UTC)
 
 
 def requested_effective_at(terms: AccountTerms, timing: Timing, now: datetime) -> datetime:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import webbrowser
 from collections.abc import AsyncIterator
@@ -11,71 +10,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
-import yaml
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.app import build_app, build_deps
-from bot.config import Settings
-from bot.db import create_engine, session_factory, upgrade
+from bot.bootstrap import Runtime, bootstrap
 from bot.models import Account
+from bot.sandbox.demo import DEMO_USERS, DemoUser, demo_accounts, demo_settings, furnish
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_side import SlackSide
 from bot.scheduler import build_scheduler
-from bot.server import Runtime, start_http
+from bot.server import start_http
 from bot.services.accounts import import_accounts
 from bot.services.context import ServiceContext
-
-DEMO_ACCOUNTS = Path(__file__).parent / "demo_accounts.yml"
-GENERAL, CSM_CHANNEL = "C0GENERAL", "C0CSM"
-
-
-@dataclass(frozen=True)
-class DemoUser:
-    user_id: str
-    name: str
-    email: str
-    team_id: str
-    role: str
-
-
-DEMO_USERS = [
-    DemoUser("U0ANN", "Ann", "ann@acme.example", "T0ACME", "admin of Acme Corp (Pro, monthly)"),
-    DemoUser("U0BOB", "Bob", "bob@acme.example", "T0ACME", "member of Acme Corp, not an admin"),
-    DemoUser(
-        "U0GIL", "Gil", "gil@globex.example", "T0GLOBEX", "admin of Globex (Enterprise, 3 licenses)"
-    ),
-    DemoUser(
-        "U0IRA",
-        "Ira",
-        "ira@initech.example",
-        "T0INITECH",
-        "admin of Initech (Enterprise, 12 licenses)",
-    ),
-    DemoUser(
-        "U0UMA", "Uma", "uma@umbrella.example", "T0UMBRELLA", "admin of Umbrella (Gong Edition)"
-    ),
-    DemoUser("U0CSM", "Casey", "casey@vendor.example", "T0ACME", "Customer Success Manager"),
-]
-
-
-def sandbox_settings(data_dir: Path, slack: FakeSlack, signing_secret: str) -> Settings:
-    """Everything explicit: the sandbox never reads real credentials from the environment."""
-    return Settings(
-        _env_file=None,
-        database_url=f"sqlite:///{data_dir / 'sandbox.db'}",
-        slack_bot_token=slack.bot_token,
-        slack_signing_secret=signing_secret,
-        slack_app_token=None,
-        slack_api_url=slack.url,
-        csm_channel_id=CSM_CHANNEL,
-        csm_user_ids="U0CSM",
-        sales_email="sales@vendor.example",
-        support_url="https://support.vendor.example",
-        zendesk_url=None,
-        zendesk_email=None,
-        zendesk_api_token=None,
-    )
 
 
 @dataclass
@@ -91,7 +37,7 @@ async def seed(services: ServiceContext) -> bool:
     async with services.reading() as session:
         if await session.scalar(select(Account.id).limit(1)) is not None:
             return False
-    await import_accounts(services, yaml.safe_load(DEMO_ACCOUNTS.read_text()), actor="sandbox")
+    await import_accounts(services, demo_accounts(), actor="sandbox")
     return True
 
 
@@ -103,38 +49,25 @@ async def sandbox(data_dir: Path) -> AsyncIterator[Sandbox]:
     """
     slack = FakeSlack(bot_token=f"xoxb-sandbox-{secrets.token_hex(8)}", team_id="T0ACME")
     await slack.start()
-    for user in DEMO_USERS:
-        slack.add_user(
-            user.user_id,
-            user.name.lower(),
-            email=user.email,
-            team_id=user.team_id,
-            real_name=user.name,
-        )
-    slack.add_channel(GENERAL, "general")
-    slack.add_channel(CSM_CHANNEL, "csm-requests")
+    furnish(slack)
     signing_secret = secrets.token_hex(16)
-    settings = sandbox_settings(data_dir, slack, signing_secret)
-    await asyncio.to_thread(upgrade, settings.database_url)
-    engine = create_engine(settings.database_url)
-    services = ServiceContext(session_factory(engine), settings)
-    await seed(services)
-    deps = build_deps(settings, services)
-    runtime = Runtime(settings, engine, services, deps, build_app(deps))
-    bot_runner = await start_http(runtime, "127.0.0.1", 0)
-    scheduler = build_scheduler(services, deps.effects)
-    scheduler.start()
-    events_url = f"http://127.0.0.1:{bot_runner.addresses[0][1]}/slack/events"
     try:
-        async with aiohttp.ClientSession() as http:
-            yield Sandbox(
-                slack, SlackSide(slack, events_url, signing_secret, http), runtime, DEMO_USERS
-            )
+        database_url = f"sqlite:///{data_dir / 'sandbox.db'}"
+        settings = demo_settings(database_url, slack, signing_secret)
+        async with bootstrap(settings) as runtime:
+            await seed(runtime.services)
+            bot_runner = await start_http(runtime, "127.0.0.1", 0)
+            scheduler = build_scheduler(runtime)
+            scheduler.start()
+            events_url = f"http://127.0.0.1:{bot_runner.addresses[0][1]}/slack/events"
+            try:
+                async with aiohttp.ClientSession() as http:
+                    side = SlackSide(slack, events_url, signing_secret, http)
+                    yield Sandbox(slack, side, runtime, DEMO_USERS)
+            finally:
+                scheduler.shutdown(wait=False)
+                await bot_runner.cleanup()
     finally:
-        scheduler.shutdown(wait=False)
-        await bot_runner.cleanup()
-        await deps.close()
-        await engine.dispose()
         await slack.stop()
 
 

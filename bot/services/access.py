@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from bot.domain.policy import is_admin, lists_emails
+from bot.domain.policy import is_admin, is_email, lists_emails
 from bot.integrations.slack_directory import Directory
-from bot.services.accounts import AccountOverview, AdminIdentity, overview_of, recent_account
+from bot.readmodels import Access, AdminIdentity
+from bot.services.accounts import overview_of, recent_account
 from bot.services.context import ServiceContext
-
-
-@dataclass(frozen=True)
-class Access:
-    """`overview` is None for a workspace no account is linked to."""
-
-    team_id: str
-    user_id: str
-    overview: AccountOverview | None
-    identity: AdminIdentity | None
-
-    @property
-    def is_admin(self) -> bool:
-        return self.identity is not None
 
 
 async def resolve_access(
@@ -39,3 +24,13 @@ async def resolve_access(
         if email and is_admin(overview.admins, user_id, email):
             return Access(team_id, user_id, overview, AdminIdentity(user_id, email))
     return Access(team_id, user_id, overview, None)
+
+
+async def admin_user_ids(directory: Directory, admins: list[str]) -> list[str]:
+    """The Slack user IDs of an account's admins; those listed by email are looked up."""
+    found = []
+    for admin in admins:
+        user_id = await directory.user_id_for(admin) if is_email(admin) else admin
+        if user_id:
+            found.append(user_id)
+    return found

@@ -14,15 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.config import Settings
-from bot.domain.money import MoneyError, decimal_string, known_currency, to_minor
-from bot.domain.periods import BillingPeriod, as_utc
+from bot.domain.errors import AccountNotFound, ImportFileError, NotAnAdmin
+from bot.domain.money import MoneyError, known_currency, to_minor
+from bot.domain.periods import as_utc
 from bot.domain.plans import CATALOG_CURRENCY, BillingInterval, PlanId, plan_for
-from bot.domain.policy import Contacts, Decision, add_capacity, is_admin
+from bot.domain.policy import Contacts, add_capacity, is_admin, is_email
 from bot.domain.pricing import AccountTerms, iso
 from bot.models import Account, AccountAdmin
+from bot.readmodels import AccountOverview, AdminIdentity
 from bot.services import audit
 from bot.services.context import ServiceContext
-from bot.services.errors import AccountNotFound, ImportFileError, NotAnAdmin
 
 
 def unit_price_minor(account: Account) -> int:
@@ -57,14 +58,6 @@ async def load_account(session: AsyncSession, account_id: str, *, lock: bool = F
     if account is None:
         raise AccountNotFound(account_id)
     return account
-
-
-@dataclass(frozen=True)
-class AdminIdentity:
-    """Who is ordering: a Slack user ID, and their email when Slack told us."""
-
-    user_id: str
-    email: str | None = None
 
 
 async def lock_for_admin(session: AsyncSession, account_id: str, who: AdminIdentity) -> Account:
@@ -108,51 +101,6 @@ async def recent_account(
     if account is None and account_id is not None:
         raise AccountNotFound(account_id)
     return account
-
-
-@dataclass(frozen=True)
-class AccountOverview:
-    """An account as admins see it: plan, licenses, price, period, who to ask."""
-
-    account_id: str
-    name: str
-    slack_team_id: str | None
-    plan_name: str
-    terms: AccountTerms
-    period: BillingPeriod
-    admins: list[str]
-    csm_name: str | None
-    csm_email: str | None
-    csm_slack_user_id: str | None
-    capacity: Decision
-
-    @property
-    def next_cycle_minor(self) -> int:
-        return self.terms.cycle_amount_minor
-
-    def to_json(self) -> dict[str, Any]:
-        currency = self.terms.currency
-        return {
-            "account": self.account_id,
-            "name": self.name,
-            "slack_team_id": self.slack_team_id,
-            "plan": self.terms.plan.value,
-            "plan_name": self.plan_name,
-            "billing_interval": self.terms.interval.value,
-            "licenses": self.terms.licenses,
-            "currency": currency,
-            "price_per_license": decimal_string(self.terms.unit_price_minor, currency),
-            "period_start": iso(self.period.start),
-            "period_end": iso(self.period.end),
-            "next_cycle_amount": decimal_string(self.next_cycle_minor, currency),
-            "admins": self.admins,
-            "csm": {
-                "name": self.csm_name,
-                "email": self.csm_email,
-                "slack_user_id": self.csm_slack_user_id,
-            },
-            "self_serve_add": self.capacity.to_json(),
-        }
 
 
 def overview_of(account: Account, settings: Settings, at: datetime) -> AccountOverview:
@@ -244,7 +192,7 @@ class AccountEntry(BaseModel):
             admin = admin.strip()
             if not (re.match(SLACK_USER_PATTERN, admin) or re.match(r"^[^@\s]+@[^@\s]+$", admin)):
                 raise ValueError(f"{admin!r} is neither a Slack user ID nor an email")
-            cleaned.append(admin.lower() if "@" in admin else admin)
+            cleaned.append(admin.lower() if is_email(admin) else admin)
         return list(dict.fromkeys(cleaned))
 
     def price_minor(self) -> int | None:

@@ -2,62 +2,44 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from bot.domain.errors import (
+    IdempotencyConflict,
+    QuoteNotHonoured,
+    RefusedByRules,
+)
 from bot.domain.money import format_money
 from bot.domain.policy import decide_add
 from bot.domain.pricing import Quote, build_quote, iso
 from bot.integrations.billing import ChargeRequest, new_reference
 from bot.models import Order
+from bot.readmodels import RECENT_ORDERS, AdminIdentity, Receipt
 from bot.services import audit
-from bot.services.accounts import AdminIdentity, contacts_of, lock_for_admin, terms_of
+from bot.services.accounts import contacts_of, lock_for_admin, terms_of
 from bot.services.context import ServiceContext
-from bot.services.errors import (
-    IdempotencyConflict,
-    QuoteNotHonoured,
-    RefusedByRules,
-)
 
 
-@dataclass(frozen=True)
-class Receipt:
-    reference: str
-    account_id: str
-    added: int
-    licenses_before: int
-    licenses_after: int
-    currency: str
-    unit_price_minor: int
-    charged_minor: int
-    next_cycle_minor: int
-    period_end: datetime
-    charge_reference: str | None
-    placed_at: datetime
-    ordered_by: str
-    # True when this key's order already existed: nothing new was charged.
-    replayed: bool = False
-
-    @classmethod
-    def of(cls, order: Order) -> Receipt:
-        return cls(
-            reference=order.reference,
-            account_id=order.account_id,
-            added=order.added,
-            licenses_before=order.licenses_before,
-            licenses_after=order.licenses_after,
-            currency=order.currency,
-            unit_price_minor=order.unit_price_minor,
-            charged_minor=order.due_today_minor,
-            next_cycle_minor=order.next_cycle_minor,
-            period_end=order.period_end,
-            charge_reference=order.charge_reference,
-            placed_at=order.created_at,
-            ordered_by=order.ordered_by,
-        )
+def receipt_of(order: Order) -> Receipt:
+    return Receipt(
+        reference=order.reference,
+        account_id=order.account_id,
+        added=order.added,
+        licenses_before=order.licenses_before,
+        licenses_after=order.licenses_after,
+        currency=order.currency,
+        unit_price_minor=order.unit_price_minor,
+        charged_minor=order.due_today_minor,
+        next_cycle_minor=order.next_cycle_minor,
+        period_end=order.period_end,
+        charge_reference=order.charge_reference,
+        placed_at=order.created_at,
+        ordered_by=order.ordered_by,
+    )
 
 
 def honours(shown: Quote, fresh: Quote, now: datetime, ttl_seconds: int) -> str | None:
@@ -111,7 +93,7 @@ async def place_order(
 def _replay(order: Order, account_id: str, add: int) -> Receipt:
     if order.account_id != account_id or order.added != add:
         raise IdempotencyConflict()
-    return replace(Receipt.of(order), replayed=True)
+    return replace(receipt_of(order), replayed=True)
 
 
 async def _place_order_once(
@@ -197,10 +179,12 @@ async def _place_order_once(
             charge_reference=charge_reference,
         )
         await session.flush()
-        return Receipt.of(order)
+        return receipt_of(order)
 
 
-async def recent_orders(ctx: ServiceContext, account_id: str, limit: int = 5) -> list[Receipt]:
+async def recent_orders(
+    ctx: ServiceContext, account_id: str, limit: int = RECENT_ORDERS
+) -> list[Receipt]:
     async with ctx.reading() as session, session.begin():
         rows = await session.scalars(
             select(Order)
@@ -208,4 +192,4 @@ async def recent_orders(ctx: ServiceContext, account_id: str, limit: int = 5) ->
             .order_by(Order.created_at.desc(), Order.id.desc())
             .limit(limit)
         )
-        return [Receipt.of(order) for order in rows]
+        return [receipt_of(order) for order in rows]

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from enum import StrEnum
+from typing import Any, ClassVar
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,8 +27,116 @@ LONGEST_RETRY = timedelta(minutes=15)
 MAX_ATTEMPTS = 30
 
 
-def enqueue(session: AsyncSession, kind: str, now: datetime, **payload: Any) -> None:
-    session.add(OutboxEntry(kind=kind, payload=payload, status="pending", next_attempt_at=now))
+class Kind(StrEnum):
+    """Every kind of effect; the value is what the outbox row stores."""
+
+    TICKET_CREATE = "ticket.create"
+    TICKET_RESOLVE = "ticket.resolve"
+    TICKET_ROUTE = "ticket.route"
+    CSM_REQUEST_POST = "route.csm_post"
+    REMOVAL_POST = "removal.post"
+    REMOVAL_REFRESH = "removal.refresh"
+    THREAD_DECISION = "removal.thread_decision"
+    THREAD_APPLIED = "removal.thread_applied"
+    THREAD_REMINDER = "removal.thread_reminder"
+    NOTIFY_REQUESTER = "removal.notify_requester"
+    HOME_REFRESH = "home.refresh"
+
+
+class Effect(BaseModel):
+    """The payload of one outbox entry; each subclass is one kind."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: ClassVar[Kind]
+
+
+class RemovalEffect(Effect):
+    request_id: int
+
+
+class CreateRemovalTicket(RemovalEffect):
+    kind = Kind.TICKET_CREATE
+
+
+class ResolveRemovalTicket(RemovalEffect):
+    kind = Kind.TICKET_RESOLVE
+
+
+class PostRemoval(RemovalEffect):
+    """The request in the CSM channel, with Approve / Deny."""
+
+    kind = Kind.REMOVAL_POST
+
+
+class RefreshRemoval(RemovalEffect):
+    """The channel message redrawn in place (ticket known, decided, applied)."""
+
+    kind = Kind.REMOVAL_REFRESH
+
+
+class ReplyDecision(RemovalEffect):
+    kind = Kind.THREAD_DECISION
+
+
+class ReplyApplied(RemovalEffect):
+    kind = Kind.THREAD_APPLIED
+
+
+class ReplyReminder(RemovalEffect):
+    kind = Kind.THREAD_REMINDER
+    number: int
+
+
+class RequesterStage(StrEnum):
+    RECEIVED = "received"
+    DECIDED = "decided"
+    APPLIED = "applied"
+
+
+class NotifyRequester(RemovalEffect):
+    """The admin who asked hears of each step by DM."""
+
+    kind = Kind.NOTIFY_REQUESTER
+    stage: RequesterStage = RequesterStage.DECIDED
+
+
+class RefreshRequesterHome(RemovalEffect):
+    kind = Kind.HOME_REFRESH
+
+
+class RoutedRequest(Effect):
+    """An admin's request for licenses that the plan rules send to someone."""
+
+    account_id: str
+    requester: str
+    wanted: int | None = None
+
+
+class OpenRouteTicket(RoutedRequest):
+    """A ticket for Sales; the requester gets its reference by DM."""
+
+    kind = Kind.TICKET_ROUTE
+    route: str
+    # Stable across retries: a ticket POST that timed out but went through is not repeated.
+    key: str
+
+
+class PostCsmRequest(RoutedRequest):
+    """ "Ask my CSM": the request in the CSM channel (or the CSM's DMs)."""
+
+    kind = Kind.CSM_REQUEST_POST
+
+
+def enqueue(session: AsyncSession, effect: Effect, now: datetime) -> None:
+    """Written in the caller's transaction: the effect happens if and only if it commits."""
+    session.add(
+        OutboxEntry(
+            kind=effect.kind.value,
+            payload=effect.model_dump(mode="json"),
+            status="pending",
+            next_attempt_at=now,
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -69,13 +179,14 @@ async def complete(ctx: ServiceContext, entry_id: int) -> None:
             row.last_error = None
 
 
-async def fail(ctx: ServiceContext, claimed: Claimed, error: str) -> None:
+async def fail(ctx: ServiceContext, claimed: Claimed, error: str, *, final: bool = False) -> None:
+    """Retry later with backoff; `final` (or too many attempts) sets the entry aside."""
     async with ctx.sessions() as session, session.begin():
         row = await session.get(OutboxEntry, claimed.id)
         if row is None:
             return
         row.last_error = error[:2000]
-        if claimed.attempts >= MAX_ATTEMPTS:
+        if final or claimed.attempts >= MAX_ATTEMPTS:
             row.status = "dead"
         else:
             row.next_attempt_at = ctx.clock() + backoff(claimed.attempts)

@@ -2,42 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain.policy import Contacts, Decision, decide_add
-from bot.domain.pricing import AccountTerms, Quote, build_quote
-from bot.services.accounts import (
-    AccountOverview,
-    contacts_of,
-    overview_of,
-    recent_account,
-)
+from bot.domain.policy import decide_add
+from bot.domain.pricing import build_quote
+from bot.readmodels import Preview, QuoteOutcome
+from bot.services.accounts import contacts_of, overview_of, recent_account
 from bot.services.context import ServiceContext
-
-
-@dataclass(frozen=True)
-class QuoteOutcome:
-    """Either a quote (decision.allowed) or the rules' refusal with its route."""
-
-    decision: Decision
-    quote: Quote | None
-    terms: AccountTerms
-    contacts: Contacts
 
 
 async def quote(
     ctx: ServiceContext, account_id: str, add: object, at: datetime | None = None
 ) -> QuoteOutcome:
     return (await preview(ctx, account_id, add, at)).outcome
-
-
-@dataclass(frozen=True)
-class Preview:
-    """What the add-licenses modal shows for a number: the account, and a quote or why not."""
-
-    overview: AccountOverview
-    outcome: QuoteOutcome
 
 
 async def preview(

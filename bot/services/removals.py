@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.errors import InvalidRemoval, NotACsm, RemovalNotFound
 from bot.domain.plans import plan_for
+from bot.domain.policy import licenses_after_removal
 from bot.domain.pricing import iso
 from bot.domain.removal import (
     RemovalStatus,
     Timing,
     Verdict,
+    check_decision_note,
     check_reason,
     check_request,
     may_decide,
@@ -22,103 +24,55 @@ from bot.domain.removal import (
     requested_effective_at,
 )
 from bot.models import Account, RemovalRequest
+from bot.readmodels import RECENT_REMOVALS, AdminIdentity, DecisionOutcome, RemovalView
 from bot.services import audit
-from bot.services.accounts import AdminIdentity, contacts_of, load_account, lock_for_admin, terms_of
+from bot.services.accounts import contacts_of, load_account, lock_for_admin, terms_of
 from bot.services.context import ServiceContext
-from bot.services.errors import ServiceError
-from bot.services.outbox import enqueue
+from bot.services.outbox import (
+    CreateRemovalTicket,
+    NotifyRequester,
+    PostRemoval,
+    RefreshRemoval,
+    RefreshRequesterHome,
+    ReplyApplied,
+    ReplyDecision,
+    ReplyReminder,
+    RequesterStage,
+    ResolveRemovalTicket,
+    enqueue,
+)
 
 OPEN_STATUSES = (RemovalStatus.PENDING.value, RemovalStatus.APPROVED.value)
 
 
-class InvalidRemoval(ServiceError):
-    """The request itself is wrong; `field` says which input to point at."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class NotACsm(ServiceError):
-    def __init__(self) -> None:
-        super().__init__("Only Customer Success Managers can approve or deny removal requests.")
-
-
-class RemovalNotFound(ServiceError):
-    def __init__(self, request_id: int) -> None:
-        super().__init__(f"There is no removal request {request_id}.")
-
-
-@dataclass(frozen=True)
-class RemovalView:
-    """A removal request with what every surface shows about it."""
-
-    id: int
-    reference: str
-    account_id: str
-    account_name: str
-    plan_name: str
-    team_id: str | None
-    csm_user_id: str | None
-    requested_by: str
-    licenses_at_request: int
-    remove_count: int
-    reason: str
-    timing: Timing
-    requested_effective_at: datetime
-    status: RemovalStatus
-    decided_by: str | None
-    decided_at: datetime | None
-    decision_note: str | None
-    effective_at: datetime | None
-    applied_at: datetime | None
-    ticket_reference: str | None
-    ticket_url: str | None
-    channel_id: str | None
-    message_ts: str | None
-    created_at: datetime
-    # What the account was left with when the removal applied (None until then).
-    applied_licenses: int | None = None
-
-    @property
-    def licenses_after(self) -> int:
-        """What the request asks to leave, counted from the licenses when it was made."""
-        return max(self.licenses_at_request - self.remove_count, 1)
-
-    @property
-    def licenses_left(self) -> int:
-        """Once applied, what the account really kept (other removals may have gone first)."""
-        return self.licenses_after if self.applied_licenses is None else self.applied_licenses
-
-    @classmethod
-    def of(cls, row: RemovalRequest, account: Account) -> RemovalView:
-        return cls(
-            id=row.id,
-            reference=row.reference,
-            account_id=account.id,
-            account_name=account.name,
-            plan_name=plan_for(account.plan).display_name,
-            team_id=account.slack_team_id,
-            csm_user_id=account.csm_slack_user_id,
-            requested_by=row.requested_by,
-            licenses_at_request=row.licenses_at_request,
-            remove_count=row.remove_count,
-            reason=row.reason,
-            timing=Timing(row.timing),
-            requested_effective_at=row.requested_effective_at,
-            status=RemovalStatus(row.status),
-            decided_by=row.decided_by,
-            decided_at=row.decided_at,
-            decision_note=row.decision_note,
-            effective_at=row.effective_at,
-            applied_at=row.applied_at,
-            ticket_reference=row.ticket_reference,
-            ticket_url=row.ticket_url,
-            channel_id=row.channel_id,
-            message_ts=row.message_ts,
-            created_at=row.created_at,
-            applied_licenses=row.licenses_after,
-        )
+def removal_view(row: RemovalRequest, account: Account) -> RemovalView:
+    return RemovalView(
+        id=row.id,
+        reference=row.reference,
+        account_id=account.id,
+        account_name=account.name,
+        plan_name=plan_for(account.plan).display_name,
+        team_id=account.slack_team_id,
+        csm_user_id=account.csm_slack_user_id,
+        requested_by=row.requested_by,
+        licenses_at_request=row.licenses_at_request,
+        remove_count=row.remove_count,
+        reason=row.reason,
+        timing=Timing(row.timing),
+        requested_effective_at=row.requested_effective_at,
+        status=RemovalStatus(row.status),
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+        decision_note=row.decision_note,
+        effective_at=row.effective_at,
+        applied_at=row.applied_at,
+        ticket_reference=row.ticket_reference,
+        ticket_url=row.ticket_url,
+        channel_id=row.channel_id,
+        message_ts=row.message_ts,
+        created_at=row.created_at,
+        applied_licenses=row.licenses_after,
+    )
 
 
 async def _open_removals(session: AsyncSession, account_id: str) -> list[int]:
@@ -140,12 +94,20 @@ async def load_removal(
     if row is None:
         raise RemovalNotFound(request_id)
     account = await load_account(session, row.account_id)
-    return RemovalView.of(row, account)
+    return removal_view(row, account)
 
 
 async def get_removal(ctx: ServiceContext, request_id: int) -> RemovalView:
-    async with ctx.sessions() as session, session.begin():
+    async with ctx.reading() as session, session.begin():
         return await load_removal(session, request_id)
+
+
+async def open_decision(ctx: ServiceContext, request_id: int, decider: str) -> RemovalView:
+    """The request a CSM is about to decide; NotACsm for anyone who may not."""
+    view = await get_removal(ctx, request_id)
+    if not may_decide(decider, ctx.settings.csm_user_id_set, view.csm_user_id):
+        raise NotACsm()
+    return view
 
 
 async def request_removal(
@@ -203,18 +165,10 @@ async def request_removal(
             reason=row.reason,
         )
         # Ticket first, so the channel post usually carries its reference already.
-        enqueue(session, "ticket.create", now, request_id=row.id)
-        enqueue(session, "removal.post", now, request_id=row.id)
-        enqueue(session, "removal.notify_requester", now, request_id=row.id, stage="received")
-        return RemovalView.of(row, account)
-
-
-@dataclass(frozen=True)
-class DecisionOutcome:
-    """`won` is False when someone else decided first; `view` says who and how."""
-
-    won: bool
-    view: RemovalView
+        enqueue(session, CreateRemovalTicket(request_id=row.id), now)
+        enqueue(session, PostRemoval(request_id=row.id), now)
+        enqueue(session, NotifyRequester(request_id=row.id, stage=RequesterStage.RECEIVED), now)
+        return removal_view(row, account)
 
 
 async def decide_removal(
@@ -232,10 +186,9 @@ async def decide_removal(
         current = await load_removal(session, request_id)
         if not may_decide(decider, ctx.settings.csm_user_id_set, current.csm_user_id):
             raise NotACsm()
-        if verdict is Verdict.DENY:
-            problem = check_reason(note, missing="Give the admin a reason for the denial.")
-            if problem:
-                raise InvalidRemoval("note", problem)
+        problem = check_decision_note(verdict, note)
+        if problem:
+            raise InvalidRemoval("note", problem)
         values: dict[str, object] = {
             "status": verdict.status.value,
             "decided_by": decider,
@@ -265,13 +218,13 @@ async def decide_removal(
                 note=values["decision_note"],
                 effective_at=iso(values["effective_at"]) if verdict is Verdict.APPROVE else None,  # type: ignore[arg-type]
             )
-            for kind in (
-                "removal.refresh",
-                "removal.thread_decision",
-                "removal.notify_requester",
-                "ticket.resolve",
+            for effect in (
+                RefreshRemoval(request_id=request_id),
+                ReplyDecision(request_id=request_id),
+                NotifyRequester(request_id=request_id, stage=RequesterStage.DECIDED),
+                ResolveRemovalTicket(request_id=request_id),
             ):
-                enqueue(session, kind, now, request_id=request_id)
+                enqueue(session, effect, now)
     # Read after the commit: a loser may have read the request while it was still pending
     # (PostgreSQL re-checks the WHERE once the winner commits) and must learn who won.
     return DecisionOutcome(won, await get_removal(ctx, request_id))
@@ -296,8 +249,8 @@ async def apply_due_removals(ctx: ServiceContext) -> list[RemovalView]:
         for row in due:
             account = await load_account(session, row.account_id, lock=True)
             before = account.licenses
-            # Never below one license, whatever happened since the request.
-            account.licenses = max(before - row.remove_count, 1)
+            # Never below the minimum, whatever happened since the request.
+            account.licenses = licenses_after_removal(before, row.remove_count)
             row.status = RemovalStatus.APPLIED.value
             row.applied_at = now
             row.licenses_after = account.licenses
@@ -310,11 +263,14 @@ async def apply_due_removals(ctx: ServiceContext) -> list[RemovalView]:
                 licenses_before=before,
                 licenses_after=account.licenses,
             )
-            for kind in ("removal.refresh", "removal.thread_applied"):
-                enqueue(session, kind, now, request_id=row.id)
-            enqueue(session, "removal.notify_requester", now, request_id=row.id, stage="applied")
-            enqueue(session, "home.refresh", now, request_id=row.id)
-            applied.append(RemovalView.of(row, account))
+            for effect in (
+                RefreshRemoval(request_id=row.id),
+                ReplyApplied(request_id=row.id),
+                NotifyRequester(request_id=row.id, stage=RequesterStage.APPLIED),
+                RefreshRequesterHome(request_id=row.id),
+            ):
+                enqueue(session, effect, now)
+            applied.append(removal_view(row, account))
     ctx.recent.forget()
     return applied
 
@@ -340,13 +296,7 @@ async def send_due_reminders(ctx: ServiceContext) -> list[int]:
                 continue
             row.reminders_sent += 1
             row.last_reminder_at = now
-            enqueue(
-                session,
-                "removal.thread_reminder",
-                now,
-                request_id=row.id,
-                number=row.reminders_sent,
-            )
+            enqueue(session, ReplyReminder(request_id=row.id, number=row.reminders_sent), now)
             reminded.append(row.id)
     return reminded
 
@@ -368,9 +318,9 @@ async def record_ticket(
             ticket=reference,
         )
         if row.message_ts:
-            enqueue(session, "removal.refresh", ctx.clock(), request_id=request_id)
+            enqueue(session, RefreshRemoval(request_id=request_id), ctx.clock())
         account = await load_account(session, row.account_id)
-        return RemovalView.of(row, account)
+        return removal_view(row, account)
 
 
 async def record_message(ctx: ServiceContext, request_id: int, channel_id: str, ts: str) -> None:
@@ -381,11 +331,13 @@ async def record_message(ctx: ServiceContext, request_id: int, channel_id: str, 
         row.channel_id, row.message_ts = channel_id, ts
         # A ticket recorded while the post was on its way would otherwise never show.
         if row.ticket_reference:
-            enqueue(session, "removal.refresh", ctx.clock(), request_id=request_id)
+            enqueue(session, RefreshRemoval(request_id=request_id), ctx.clock())
 
 
-async def removals_of(ctx: ServiceContext, account_id: str, limit: int = 10) -> list[RemovalView]:
-    async with ctx.sessions() as session, session.begin():
+async def removals_of(
+    ctx: ServiceContext, account_id: str, limit: int = RECENT_REMOVALS
+) -> list[RemovalView]:
+    async with ctx.reading() as session, session.begin():
         account = await load_account(session, account_id)
         rows = await session.scalars(
             select(RemovalRequest)
@@ -393,7 +345,7 @@ async def removals_of(ctx: ServiceContext, account_id: str, limit: int = 10) -> 
             .order_by(RemovalRequest.id.desc())
             .limit(limit)
         )
-        return [RemovalView.of(row, account) for row in rows]
+        return [removal_view(row, account) for row in rows]
 
 
 async def requester_contact(ctx: ServiceContext, request_id: int) -> tuple[str | None, str | None]:

@@ -4,35 +4,35 @@ from __future__ import annotations
 
 import uuid
 
+from bot.domain.policy import Route
 from bot.services import audit
 from bot.services.context import ServiceContext
-from bot.services.outbox import enqueue
+from bot.services.outbox import OpenRouteTicket, PostCsmRequest, enqueue
 
 
 async def record_request(
-    ctx: ServiceContext,
-    account_id: str,
-    requester: str,
-    route: str,
-    wanted: int | None,
-    *,
-    open_ticket: bool = False,
+    ctx: ServiceContext, account_id: str, requester: str, route: str, wanted: int | None
 ) -> None:
     """Leave a trace of every hand-off, so nobody's request depends on a chat message alone.
 
-    With `open_ticket` the outbox also opens a ticket for it and tells the requester its
-    reference (Sales requests: their team works from tickets).
+    A request to the CSM is posted for them through the outbox; one to Sales opens a
+    ticket and tells the requester its reference (their team works from tickets).
     """
     async with ctx.sessions() as session, session.begin():
         audit.record(session, account_id, requester, f"request.{route}", wanted=wanted)
-        if open_ticket:
+        now = ctx.clock()
+        if route == Route.CSM:
             enqueue(
                 session,
-                "ticket.route",
-                ctx.clock(),
+                PostCsmRequest(account_id=account_id, requester=requester, wanted=wanted),
+                now,
+            )
+        elif route == Route.SALES:
+            ticket = OpenRouteTicket(
                 account_id=account_id,
                 requester=requester,
-                route=route,
                 wanted=wanted,
+                route=route,
                 key=f"licensebot-{route}-{uuid.uuid4().hex}",
             )
+            enqueue(session, ticket, now)

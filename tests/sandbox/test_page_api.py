@@ -72,12 +72,22 @@ async def test_state_lists_users_conversations_and_no_modal(
     client: TestClient[Any, Any], box: Sandbox
 ) -> None:
     seen = await state(client, "U0ANN")
-    assert [u["name"] for u in seen["users"]] == ["Ann", "Bob", "Gil", "Ira", "Uma", "Casey"]
+    assert [u["name"] for u in seen["users"]] == [
+        "Ann",
+        "Bob",
+        "Erin",
+        "Gil",
+        "Ira",
+        "Uma",
+        "Casey",
+        "Chris",
+        "Nobody",
+    ]
     names = {c["name"]: c for c in seen["conversations"]}
     assert {"general", "csm-requests", "licensebot"} <= set(names)
     assert names["licensebot"]["id"] == box.slack.dm_channel("U0ANN")
     assert seen["modals"] == [] and seen["home"] is None
-    unknown = await client.get("/api/state", params={"user": "U0NOBODY"})
+    unknown = await client.get("/api/state", params={"user": "U0STRANGER"})
     assert unknown.status == 400
 
 

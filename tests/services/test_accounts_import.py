@@ -9,10 +9,10 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
+from bot.domain.errors import AccountNotFound, ImportFileError
 from bot.models import Account, AuditEntry
 from bot.services.accounts import import_accounts, show_account
 from bot.services.context import ServiceContext
-from bot.services.errors import AccountNotFound, ImportFileError
 from bot.services.orders import AdminIdentity, place_order
 from tests.accounts import account
 

@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 
 from bot.config import Settings
 from bot.db import create_engine, session_factory, upgrade
+from bot.domain.errors import RefusedByRules
 from bot.domain.policy import Route
 from bot.models import Account, LedgerCharge, Order
 from bot.services.accounts import import_accounts
 from bot.services.context import ServiceContext
-from bot.services.errors import RefusedByRules
 from bot.services.orders import AdminIdentity, Receipt, place_order
 
 CALLS = 20

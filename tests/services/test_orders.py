@@ -11,17 +11,17 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from bot.domain.policy import Route
-from bot.models import AuditEntry, LedgerCharge, Order
-from bot.services.accounts import import_accounts, show_account
-from bot.services.context import ServiceContext
-from bot.services.errors import (
+from bot.domain.errors import (
     AccountNotFound,
     IdempotencyConflict,
     NotAnAdmin,
     QuoteNotHonoured,
     RefusedByRules,
 )
+from bot.domain.policy import Route
+from bot.models import AuditEntry, LedgerCharge, Order
+from bot.services.accounts import import_accounts, show_account
+from bot.services.context import ServiceContext
 from bot.services.orders import AdminIdentity, place_order
 from bot.services.quotes import quote
 from tests.accounts import account

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from bot.domain.errors import AccountNotFound
 from bot.domain.policy import Route
 from bot.services.accounts import import_accounts
 from bot.services.context import ServiceContext
-from bot.services.errors import AccountNotFound
 from bot.services.quotes import quote
 from tests.accounts import account
 

@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from bot.db import create_engine, session_factory, upgrade
+from bot.domain.errors import NotAnAdmin
 from bot.domain.removal import RemovalStatus, Timing, Verdict
 from bot.models import Account, AuditEntry, OutboxEntry, RemovalRequest
 from bot.services import outbox
 from bot.services.accounts import import_accounts, show_account
 from bot.services.context import ServiceContext
-from bot.services.errors import NotAnAdmin
 from bot.services.orders import AdminIdentity
 from bot.services.removals import (
     InvalidRemoval,
@@ -604,7 +604,7 @@ def test_backoff_doubles_from_ten_seconds_up_to_fifteen_minutes() -> None:
 
 async def test_a_failed_entry_waits_its_backoff(svc: ServiceContext, clock: Clock) -> None:
     async with svc.sessions() as session, session.begin():
-        outbox.enqueue(session, "removal.post", NOW, request_id=1)
+        outbox.enqueue(session, outbox.PostRemoval(request_id=1), NOW)
 
     for attempt, wait in ((1, 10), (2, 20), (3, 40)):
         (entry,) = await outbox.claim_due(svc)
@@ -617,7 +617,7 @@ async def test_a_failed_entry_waits_its_backoff(svc: ServiceContext, clock: Cloc
 
 async def test_an_entry_failing_too_often_is_set_aside(svc: ServiceContext, clock: Clock) -> None:
     async with svc.sessions() as session, session.begin():
-        outbox.enqueue(session, "removal.post", NOW, request_id=1)
+        outbox.enqueue(session, outbox.PostRemoval(request_id=1), NOW)
         await session.flush()
         await session.execute(update(OutboxEntry).values(attempts=outbox.MAX_ATTEMPTS - 1))
 
@@ -633,7 +633,7 @@ async def test_an_entry_failing_too_often_is_set_aside(svc: ServiceContext, cloc
 async def test_concurrent_claims_never_share_an_entry(svc: ServiceContext) -> None:
     async with svc.sessions() as session, session.begin():
         for n in range(30):
-            outbox.enqueue(session, "removal.post", NOW, request_id=n)
+            outbox.enqueue(session, outbox.PostRemoval(request_id=n), NOW)
 
     batches = await asyncio.gather(*(outbox.claim_due(svc, limit=7) for _ in range(6)))
 

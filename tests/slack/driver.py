@@ -13,18 +13,17 @@ from typing import Any
 
 import aiohttp
 
-from bot.deps import AppDeps
+from bot.bootstrap import Runtime
+from bot.sandbox.demo import CSM_CHANNEL, GENERAL
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_side import APP_ID, Answer, SlackSide, find_element
 from bot.sandbox.slack_side import sign as sign_with
 from bot.services.context import ServiceContext
 
-__all__ = ["APP_ID", "Answer", "Workspace", "block_text", "find_element"]
+__all__ = ["APP_ID", "CSM_CHANNEL", "GENERAL", "Answer", "Workspace", "block_text", "find_element"]
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-test"
-GENERAL = "C0GENERAL"
-CSM_CHANNEL = "C0CSM"
 
 
 def sign(body: str, timestamp: int, secret: str = SIGNING_SECRET) -> str:
@@ -41,21 +40,21 @@ class Workspace(SlackSide):
         self,
         slack: FakeSlack,
         url: str,
-        deps: AppDeps,
+        runtime: Runtime,
         http: aiohttp.ClientSession,
         clock: FakeClock,
         team_id: str | None = None,
     ) -> None:
         super().__init__(slack, f"{url}/slack/events", SIGNING_SECRET, http)
         self.url = url
-        self.deps = deps
+        self.runtime = runtime
         self.clock = clock
         self.team_id = team_id
         self.requests: list[Answer] = []
 
     @property
     def services(self) -> ServiceContext:
-        return self.deps.services
+        return self.runtime.services
 
     def team_of(self, user_id: str) -> str:
         return self.team_id or super().team_of(user_id)
@@ -72,30 +71,13 @@ class Workspace(SlackSide):
 
     # --- waiting for the bot's work after the ack -----------------------------------------
 
-    async def settle(self, quiet: float = 0.1, limit: float = 15.0) -> None:
-        """Wait until the bot has finished what it does after its acks.
-
-        Bolt runs a listener's remaining work as a task once it has acked; that work and
-        the outbox drains it starts are done when none is running and the fake Web API
-        has heard nothing new for `quiet` seconds.
-        """
-        deadline = asyncio.get_running_loop().time() + limit
-        while asyncio.get_running_loop().time() < deadline:
-            seen = len(self.slack.calls)
-            running = [task for task in asyncio.all_tasks() if _is_listener(task)]
-            if running:
-                await asyncio.wait(running, timeout=limit)
-            await self.deps.settle()
-            await asyncio.sleep(quiet)
-            if len(self.slack.calls) == seen and not any(
-                _is_listener(task) for task in asyncio.all_tasks()
-            ):
-                return
-        raise AssertionError("the bot kept working for longer than the test allows")
-
-
-def _is_listener(task: asyncio.Task[Any]) -> bool:
-    return not task.done() and "run_ack_function_asynchronously" in repr(task.get_coro())
+    async def settle(self, limit: float = 15.0) -> None:
+        """Wait until the bot has finished what it does after its acks (listeners, drains)."""
+        try:
+            async with asyncio.timeout(limit):
+                await self.runtime.settle()
+        except TimeoutError:
+            raise AssertionError("the bot kept working for longer than the test allows") from None
 
 
 def block_text(blocks: list[dict[str, Any]]) -> str:

@@ -12,20 +12,17 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 
-from bot.app import build_deps
-from bot.db import create_engine, session_factory
+from bot.bootstrap import bootstrap
 from bot.domain.removal import RemovalStatus
 from bot.integrations import zendesk
 from bot.models import OutboxEntry
 from bot.scheduler import run_due_work
 from bot.services.accounts import show_account
-from bot.services.context import ServiceContext
 from bot.services.removals import get_removal
 from tests.slack.conftest import start_workspace
-from tests.slack.driver import BOT_TOKEN, CSM_CHANNEL, Workspace, block_text
+from tests.slack.driver import CSM_CHANNEL, Workspace, block_text
 from tests.slack.removal_helpers import (
     ANN,
     APPROVE,
@@ -75,7 +72,7 @@ async def test_an_admin_asks_and_a_csm_approves_for_the_renewal(workspace: Works
     assert "Request *RR-00001* is with your Customer Success Manager" in view_text(ws, modal["id"])
     (ticket,) = await tickets(ws)
     assert (ticket.reference, ticket.status) == ("LB-00001", "open")
-    assert ticket.requester == "ann <ann@acme.example>"
+    assert ticket.requester == "Ann <ann@acme.example>"
     assert "RR-00001" in ticket.subject and REASON in ticket.body
     # The CSM channel: who, what, why, when, which ticket, and the two buttons.
     post = the_post(ws)
@@ -127,13 +124,13 @@ async def test_an_admin_asks_and_a_csm_approves_for_the_renewal(workspace: Works
         ("U0CSM", "removal.approved"),
     ]
     # Approved is not applied: nothing changes before the renewal.
-    await run_due_work(ws.services, ws.deps.effects)
+    await run_due_work(ws.runtime)
     assert await licenses(ws) == 10
 
     await travel_past_renewal(ws)
     ws.slack.clear()
-    await run_due_work(ws.services, ws.deps.effects)
-    await run_due_work(ws.services, ws.deps.effects)
+    await run_due_work(ws.runtime)
+    await run_due_work(ws.runtime)
 
     overview = await show_account(ws.services, "acme")
     assert overview.terms.licenses == 8
@@ -173,7 +170,7 @@ async def test_as_soon_as_possible_applies_when_approved(workspace: Workspace) -
     (ticket,) = await tickets(ws)
     assert (ticket.status, ticket.comments) == ("solved", ["Approved in Slack by U0CSM2."])
     # Running the jobs afterwards changes nothing.
-    await run_due_work(ws.services, ws.deps.effects)
+    await run_due_work(ws.runtime)
     assert await licenses(ws) == 7
     assert [a for _, a in await audit(ws)].count("removal.applied") == 1
 
@@ -228,7 +225,7 @@ async def test_a_csm_denies_with_a_reason(workspace: Workspace) -> None:
     assert "*denied*" in block_text(ws.slack.homes[ANN]["blocks"])
 
     await travel_past_renewal(ws)
-    await run_due_work(ws.services, ws.deps.effects)
+    await run_due_work(ws.runtime)
     assert await licenses(ws) == 10
 
 
@@ -416,21 +413,21 @@ async def test_zendesk_down_then_back_creates_the_ticket_later(
     )
 
     zendesk_stub.state = "timeout"
-    assert await ws.deps.effects.drain() == 0  # still backing off
+    assert await ws.runtime.effects.drain() == 0  # still backing off
     ws.clock.travel(seconds=11)
-    await ws.deps.effects.drain()
+    await ws.runtime.effects.drain()
     entry = await outbox_entry(ws, "ticket.create")
     assert (entry.status, entry.attempts) == ("pending", 2)
     assert entry.last_error is not None and entry.last_error.endswith("ConnectTimeout")
 
     zendesk_stub.state = "up"
     ws.clock.travel(seconds=21)
-    await ws.deps.effects.drain()
-    await ws.deps.effects.drain()
+    await ws.runtime.effects.drain()
+    await ws.runtime.effects.drain()
 
     (created,) = zendesk_stub.created
     ticket = created["body"]["ticket"]
-    assert ticket["requester"] == {"name": "ann", "email": "ann@acme.example"}
+    assert ticket["requester"] == {"name": "Ann", "email": "ann@acme.example"}
     assert "RR-00001" in ticket["subject"] and "license_removal" in ticket["tags"]
     assert REASON in ticket["comment"]["body"]
     credentials = base64.b64encode(b"bot@vendor.example/token:zd-token").decode()
@@ -459,10 +456,10 @@ async def test_a_failed_channel_post_is_retried_until_it_works(
 
     assert posts(ws) == []
     assert len(dms(ws, ANN)) == 1  # the DM went out regardless
-    assert await ws.deps.effects.drain() == 0  # backing off
+    assert await ws.runtime.effects.drain() == 0  # backing off
     ws.clock.travel(seconds=11)
-    await ws.deps.effects.drain()
-    await ws.deps.effects.drain()
+    await ws.runtime.effects.drain()
+    await ws.runtime.effects.drain()
 
     post = the_post(ws)
     assert "RR-00001" in text_of(post) and "LB-00001" in text_of(post) and has_buttons(post)
@@ -485,16 +482,10 @@ async def test_a_restart_between_approval_and_effect_still_applies_it(
     # The process goes away: its engine with it.
     await ws.services.sessions.kw["bind"].dispose()
 
-    engine = create_engine(ws.deps.settings.database_url)
-    try:
-        services = ServiceContext(session_factory(engine), ws.deps.settings, clock=ws.clock)
-        client = AsyncWebClient(token=BOT_TOKEN, base_url=ws.slack.url)
-        deps = build_deps(ws.deps.settings, services, client=client)
+    async with bootstrap(ws.runtime.settings, clock=ws.clock, migrate=False) as restarted:
         await travel_past_renewal(ws)
-        await run_due_work(services, deps.effects)
-        await run_due_work(services, deps.effects)
-    finally:
-        await engine.dispose()
+        await run_due_work(restarted)
+        await run_due_work(restarted)
 
     assert await licenses(ws) == 5
     assert thread(ws, post)[-1] == "Applied: 5 license(s) removed; Acme Corp now has 5."
@@ -511,13 +502,13 @@ async def test_pending_requests_remind_the_csm_daily_at_most_three_times(
     post = the_post(ws)
 
     ws.clock.travel(hours=23)
-    await run_due_work(ws.services, ws.deps.effects)
+    await run_due_work(ws.runtime)
     assert thread(ws, post) == []
 
     for _ in range(5):
         ws.clock.travel(hours=1)
-        await run_due_work(ws.services, ws.deps.effects)
-        await run_due_work(ws.services, ws.deps.effects)
+        await run_due_work(ws.runtime)
+        await run_due_work(ws.runtime)
         ws.clock.travel(hours=23)
 
     replies = thread(ws, post)

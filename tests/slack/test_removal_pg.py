@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from slack_sdk.web.async_client import AsyncWebClient
-
-from bot.app import build_deps
-from bot.db import create_engine, session_factory
+from bot.bootstrap import bootstrap
 from bot.domain.removal import RemovalStatus, Timing, Verdict
 from bot.scheduler import run_due_work
-from bot.services.context import ServiceContext
 from bot.services.orders import AdminIdentity
 from bot.services.removals import (
     apply_due_removals,
@@ -18,7 +14,7 @@ from bot.services.removals import (
     get_removal,
     request_removal,
 )
-from tests.slack.driver import BOT_TOKEN, Workspace
+from tests.slack.driver import Workspace
 from tests.slack.removal_helpers import (
     ANN,
     APPROVE,
@@ -90,30 +86,23 @@ async def test_two_scheduler_processes_apply_each_removal_once(
         )
     for request_id in (1, 2, 3):
         await decide_removal(ws.services, request_id, CSM, Verdict.APPROVE)
-    while await ws.deps.effects.drain():
+    while await ws.runtime.effects.drain():
         pass
     assert len(posts(ws)) == 3
     await travel_past_renewal(ws)
 
-    engines = [create_engine(postgres_url) for _ in range(2)]
-    try:
-        processes = []
-        for engine in engines:
-            services = ServiceContext(session_factory(engine), ws.deps.settings, clock=ws.clock)
-            client = AsyncWebClient(token=BOT_TOKEN, base_url=ws.slack.url)
-            processes.append((services, build_deps(ws.deps.settings, services, client=client)))
-
-        applied = await asyncio.gather(*(apply_due_removals(services) for services, _ in processes))
+    settings = ws.runtime.settings
+    async with (
+        bootstrap(settings, clock=ws.clock, migrate=False) as first,
+        bootstrap(settings, clock=ws.clock, migrate=False) as second,
+    ):
+        processes = (first, second)
+        applied = await asyncio.gather(*(apply_due_removals(rt.services) for rt in processes))
         assert sorted(view.id for batch in applied for view in batch) == [1, 2, 3]
 
         # Both go on ticking: the outbox work is shared out, never done twice.
         for _ in range(2):
-            await asyncio.gather(
-                *(run_due_work(services, deps.effects) for services, deps in processes)
-            )
-    finally:
-        for engine in engines:
-            await engine.dispose()
+            await asyncio.gather(*(run_due_work(rt) for rt in processes))
 
     assert await licenses(ws) == 4
     assert [action for _, action in await audit(ws)].count("removal.applied") == 3

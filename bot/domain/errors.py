@@ -1,4 +1,4 @@
-"""Typed failures of the use-cases; the Slack error handler and the CLI turn them into text."""
+"""Typed failures a person can read: `str(error)` is the sentence; one handler per surface shows it."""
 
 from __future__ import annotations
 
@@ -14,6 +14,13 @@ class AccountNotFound(ServiceError):
     def __init__(self, account_id: str) -> None:
         super().__init__(f"There is no account “{account_id}”.")
         self.account_id = account_id
+
+
+class OnlyAdmins(ServiceError):
+    """Someone who is not a license admin of this workspace's account tried to `what`."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"Only license admins can {what}.")
 
 
 class NotAnAdmin(ServiceError):
@@ -46,3 +53,21 @@ class IdempotencyConflict(ServiceError):
 
 class ImportFileError(ServiceError):
     pass
+
+
+class InvalidRemoval(ServiceError):
+    """A removal request or decision is wrong; `field` says which input to point at."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotACsm(ServiceError):
+    def __init__(self) -> None:
+        super().__init__("Only Customer Success Managers can approve or deny removal requests.")
+
+
+class RemovalNotFound(ServiceError):
+    def __init__(self, request_id: int) -> None:
+        super().__init__(f"There is no removal request {request_id}.")

@@ -1,0 +1,59 @@
+"""What ticket systems receive: subjects, bodies and solving comments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.domain.removal import RemovalStatus
+from bot.readmodels import AccountOverview, RemovalView
+
+
+@dataclass(frozen=True)
+class TicketText:
+    subject: str
+    body: str
+
+
+def removal_ticket(view: RemovalView) -> TicketText:
+    return TicketText(
+        subject=(
+            f"Remove {view.remove_count} license(s) from {view.account_name} ({view.reference})"
+        ),
+        body=(
+            f"Account: {view.account_name} ({view.account_id}), plan {view.plan_name}\n"
+            f"Licenses now: {view.licenses_at_request}\n"
+            f"Requested: remove {view.remove_count}, leaving {view.licenses_after}\n"
+            f"Timing: {view.timing.label} ({view.requested_effective_at.date().isoformat()})\n"
+            f"Requested by Slack user {view.requested_by}\n\n"
+            f"Reason:\n{view.reason}\n"
+        ),
+    )
+
+
+def wanted_phrase(wanted: int | None) -> str:
+    return f"{wanted} more licenses" if wanted else "more licenses"
+
+
+def route_ticket(
+    overview: AccountOverview, requester: str, wanted: int | None, route: str
+) -> TicketText:
+    what = wanted_phrase(wanted)
+    return TicketText(
+        subject=f"{overview.name} asks for {what} ({route})",
+        body=(
+            f"Account: {overview.name} ({overview.account_id}), plan {overview.plan_name}, "
+            f"{overview.terms.licenses} licenses\n"
+            f"Requested by Slack user {requester}: {what}\n"
+            f"Not self-serve: {overview.capacity.reason or 'routed by the plan rules'}\n"
+        ),
+    )
+
+
+def verdict_word(view: RemovalView) -> str:
+    """What the CSM decided; by the time it is told, an approval may already have applied."""
+    return "denied" if view.status is RemovalStatus.DENIED else "approved"
+
+
+def resolution_comment(view: RemovalView) -> str:
+    note = f" Note: {view.decision_note}" if view.decision_note else ""
+    return f"{verdict_word(view).capitalize()} in Slack by {view.decided_by}.{note}"

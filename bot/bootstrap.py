@@ -1,0 +1,157 @@
+"""The one composition root: settings in, a running bot's parts out.
+
+`serve`, `scheduler`, `sandbox`, the tests and the bench all build the bot here. Tests
+swap parts through the keyword arguments (clock, Slack directory, tickets, billing);
+the Slack Web API URL and everything else come from the settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+import aiohttp
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import Settings
+from bot.db import create_engine, session_factory, upgrade
+from bot.effects import EffectDeps, Effects
+from bot.integrations.billing import BillingProvider, LedgerBilling
+from bot.integrations.slack_directory import Directory, SlackDirectory
+from bot.integrations.tickets import BuiltinTickets, TicketProvider
+from bot.integrations.zendesk import zendesk_from_settings
+from bot.models import utcnow
+from bot.services.context import ServiceContext
+
+log = logging.getLogger(__name__)
+
+
+class BackgroundWork:
+    """What the bot still does after answering Slack: listeners past their ack, drains.
+
+    `settle()` is the public way to wait for it (tests, shutdown).
+    """
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def track(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def soon(self, work: Coroutine[Any, Any, Any]) -> None:
+        self.track(asyncio.ensure_future(work))
+
+    async def settle(self) -> None:
+        current = asyncio.current_task()
+        while waiting := [task for task in self._tasks if task is not current]:
+            await asyncio.gather(*waiting, return_exceptions=True)
+
+
+@dataclass
+class Runtime:
+    """Everything a listener, a job or a command needs, built once."""
+
+    settings: Settings
+    services: ServiceContext
+    client: AsyncWebClient
+    directory: Directory
+    effects: Effects
+    socket_mode: bool = False
+    work: BackgroundWork = field(default_factory=BackgroundWork)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        engine: AsyncEngine = self.services.sessions.kw["bind"]
+        return engine
+
+    @property
+    def effect_deps(self) -> EffectDeps:
+        return self.effects.deps
+
+    @cached_property
+    def app(self) -> AsyncApp:
+        from bot.app import build_app
+
+        return build_app(self)
+
+    def drain_soon(self) -> None:
+        """Carry out what a user action queued, without holding up the listener."""
+        self.work.soon(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            await self.effects.drain()
+        except Exception:
+            # The scheduler retries whatever is left in the outbox.
+            log.exception("draining the outbox failed")
+
+    async def settle(self) -> None:
+        await self.work.settle()
+
+    async def close(self) -> None:
+        await self.settle()
+        if self.client.session is not None and not self.client.session.closed:
+            await self.client.session.close()
+
+
+def slack_client(settings: Settings) -> AsyncWebClient:
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    # One HTTP session for every Web API call: without it each call opens a connection.
+    return AsyncWebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        session=aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)),
+    )
+
+
+@asynccontextmanager
+async def open_services(
+    settings: Settings,
+    *,
+    migrate: bool = True,
+    clock: Callable[[], datetime] = utcnow,
+    billing: BillingProvider | None = None,
+) -> AsyncIterator[ServiceContext]:
+    """The use-cases on a migrated database: all that the data commands need."""
+    if migrate:
+        await asyncio.to_thread(upgrade, settings.database_url)
+    engine = create_engine(settings.database_url)
+    try:
+        yield ServiceContext(
+            session_factory(engine), settings, billing=billing or LedgerBilling(), clock=clock
+        )
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def bootstrap(
+    settings: Settings,
+    *,
+    socket_mode: bool = False,
+    migrate: bool = True,
+    clock: Callable[[], datetime] = utcnow,
+    directory: Directory | None = None,
+    tickets: TicketProvider | None = None,
+    billing: BillingProvider | None = None,
+) -> AsyncIterator[Runtime]:
+    """The services, the Slack client, the outbox and (on first use) the Bolt app."""
+    async with open_services(settings, migrate=migrate, clock=clock, billing=billing) as services:
+        client = slack_client(settings)
+        directory = directory or SlackDirectory(client)
+        tickets = tickets or zendesk_from_settings(settings) or BuiltinTickets(services.sessions)
+        effects = Effects(EffectDeps(services, client, tickets, directory))
+        runtime = Runtime(settings, services, client, directory, effects, socket_mode)
+        try:
+            yield runtime
+        finally:
+            await runtime.close()

@@ -1,0 +1,85 @@
+"""Carrying out outbox entries, retried until done: one table from kind to payload and effect.
+
+The effects live one module per family (tickets, CSM channel, DMs, App Home); each lists
+its own in HANDLERS, keyed by payload class. The table must cover every kind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.effects import channel, dms, home, tickets
+from bot.effects.context import EffectDeps, NotYet
+from bot.services import outbox
+from bot.services.outbox import Effect, Kind
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[EffectDeps, Any], Awaitable[None]]
+
+
+def _table() -> dict[Kind, tuple[type[Effect], Handler]]:
+    table: dict[Kind, tuple[type[Effect], Handler]] = {}
+    for family in (tickets, channel, dms, home):
+        for payload, handler in family.HANDLERS.items():
+            if payload.kind in table:
+                raise RuntimeError(f"two effects for outbox kind {payload.kind}")
+            table[payload.kind] = (payload, handler)
+    missing = set(Kind) - set(table)
+    if missing:
+        raise RuntimeError(f"no effect for outbox kinds {sorted(missing)}")
+    return table
+
+
+EFFECTS = _table()
+
+__all__ = ["EFFECTS", "EffectDeps", "Effects", "NotYet"]
+
+
+class Effects:
+    """Drains the outbox: claims what is due, runs each entry's effect, records the result."""
+
+    def __init__(self, deps: EffectDeps) -> None:
+        self.deps = deps
+        self._lock = asyncio.Lock()
+
+    async def drain(self, limit: int = 50) -> int:
+        """Run what is due now; returns how many entries succeeded."""
+        # One drain at a time per process; other processes are kept apart by row claims.
+        async with self._lock:
+            done = 0
+            for claimed in await outbox.claim_due(self.deps.services, limit):
+                if await self._run(claimed):
+                    await outbox.complete(self.deps.services, claimed.id)
+                    done += 1
+            return done
+
+    async def _run(self, claimed: outbox.Claimed) -> bool:
+        services = self.deps.services
+        try:
+            payload, handler = EFFECTS[Kind(claimed.kind)]
+            effect = payload.model_validate(claimed.payload)
+        except (ValueError, ValidationError) as exc:
+            # Retrying can't teach us a kind or a payload shape: set it aside at once.
+            log.error("outbox #%s (%s) cannot be carried out: %s", claimed.id, claimed.kind, exc)
+            await outbox.fail(services, claimed, f"{type(exc).__name__}: {exc}", final=True)
+            return False
+        try:
+            await handler(self.deps, effect)
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            log.warning(
+                "outbox %s #%s failed (attempt %s): %s",
+                claimed.kind,
+                claimed.id,
+                claimed.attempts,
+                reason,
+            )
+            await outbox.fail(services, claimed, reason)
+            return False
+        return True

@@ -1,0 +1,124 @@
+"""The CSM channel: removal requests with their buttons, thread replies, routed requests."""
+
+from __future__ import annotations
+
+import logging
+
+from blocks.messages import csm_request_text, route_request_blocks
+from blocks.removal import (
+    applied_reply,
+    build_removal_message,
+    decision_reply,
+    reminder_reply,
+    removal_message_text,
+)
+from bot.effects.context import EffectDeps, NotYet
+from bot.readmodels import RemovalView
+from bot.services.accounts import show_account
+from bot.services.outbox import (
+    PostCsmRequest,
+    PostRemoval,
+    RefreshRemoval,
+    ReplyApplied,
+    ReplyDecision,
+    ReplyReminder,
+)
+from bot.services.removals import record_message
+
+log = logging.getLogger(__name__)
+
+
+async def csm_destination(deps: EffectDeps, csm_user_id: str | None) -> str | None:
+    """Where CSM requests go: the CSM channel, else a DM with the account's CSM, else nowhere."""
+    channel = deps.services.settings.csm_channel_id
+    if channel is None and csm_user_id:
+        opened = await deps.client.conversations_open(users=csm_user_id)
+        channel = str(opened["channel"]["id"])
+    return channel
+
+
+async def post_removal(deps: EffectDeps, effect: PostRemoval) -> None:
+    view = await deps.removal(effect)
+    if view.message_ts:
+        return
+    channel = await csm_destination(deps, view.csm_user_id)
+    if channel is None:
+        log.warning(
+            "no CSM_CHANNEL_ID and no CSM for %s: %s waits in App Home and the ticket",
+            view.account_id,
+            view.reference,
+        )
+        return
+    posted = await deps.client.chat_postMessage(
+        channel=channel, text=removal_message_text(view), blocks=build_removal_message(view)
+    )
+    await record_message(deps.services, view.id, posted["channel"], posted["ts"])
+
+
+async def refresh_removal(deps: EffectDeps, effect: RefreshRemoval) -> None:
+    view = await deps.removal(effect)
+    if view.message_ts and view.channel_id:
+        await deps.client.chat_update(
+            channel=view.channel_id,
+            ts=view.message_ts,
+            text=removal_message_text(view),
+            blocks=build_removal_message(view),
+        )
+
+
+async def _reply(deps: EffectDeps, view: RemovalView, text: str) -> None:
+    """A reply in the request's thread, once the request has been posted."""
+    if view.message_ts and view.channel_id:
+        await deps.client.chat_postMessage(
+            channel=view.channel_id, thread_ts=view.message_ts, text=text
+        )
+    elif deps.services.settings.csm_channel_id is not None or view.csm_user_id:
+        raise NotYet("the channel message has not been posted yet")
+
+
+async def reply_decision(deps: EffectDeps, effect: ReplyDecision) -> None:
+    view = await deps.removal(effect)
+    await _reply(deps, view, decision_reply(view))
+
+
+async def reply_applied(deps: EffectDeps, effect: ReplyApplied) -> None:
+    view = await deps.removal(effect)
+    await _reply(deps, view, applied_reply(view))
+
+
+async def reply_reminder(deps: EffectDeps, effect: ReplyReminder) -> None:
+    view = await deps.removal(effect)
+    await _reply(deps, view, reminder_reply(view, effect.number))
+
+
+async def post_csm_request(deps: EffectDeps, effect: PostCsmRequest) -> None:
+    """ "Ask my CSM": the request where CSMs work; kept in the audit log either way."""
+    overview = await show_account(deps.services, effect.account_id)
+    channel = await csm_destination(deps, overview.csm_slack_user_id)
+    if channel is None:
+        log.warning(
+            "no CSM channel and no CSM for %s: request kept in the audit log", overview.account_id
+        )
+        return
+    blocks = route_request_blocks(
+        effect.requester,
+        overview.name,
+        overview.plan_name,
+        overview.terms.licenses,
+        effect.wanted,
+        overview.csm_slack_user_id,
+        overview.capacity.reason or "Handled by the Customer Success Manager.",
+    )
+    await deps.client.chat_postMessage(
+        channel=channel, text=csm_request_text(overview.name), blocks=blocks
+    )
+
+
+HANDLERS = {
+    PostRemoval: post_removal,
+    RefreshRemoval: refresh_removal,
+    ReplyDecision: reply_decision,
+    ReplyApplied: reply_applied,
+    ReplyReminder: reply_reminder,
+    PostCsmRequest: post_csm_request,
+}

@@ -1,0 +1,51 @@
+"""App Home: drawn for whoever opens it, and redrawn when their licenses change."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+
+from blocks.home import build_home, build_not_admin_home, build_not_linked_home
+from bot.effects.context import EffectDeps
+from bot.readmodels import Access
+from bot.services.access import resolve_access
+from bot.services.orders import recent_orders
+from bot.services.outbox import RefreshRequesterHome
+from bot.services.removals import removals_of
+
+log = logging.getLogger(__name__)
+
+
+async def publish_home(deps: EffectDeps, access: Access) -> None:
+    if access.overview is None:
+        view = build_not_linked_home(access.team_id, deps.services.settings.support_url)
+    elif not access.is_admin:
+        view = build_not_admin_home(access.overview)
+    else:
+        account_id = access.overview.account_id
+        orders = await recent_orders(deps.services, account_id)
+        removals = await removals_of(deps.services, account_id)
+        view = build_home(access.overview, orders, removals)
+    await deps.client.views_publish(user_id=access.user_id, view=view)
+
+
+async def refresh_home(deps: EffectDeps, team_id: str, user_id: str) -> None:
+    await publish_home(deps, await resolve_access(deps.services, deps.directory, team_id, user_id))
+
+
+async def refresh_home_now(deps: EffectDeps, team_id: str, user_id: str) -> None:
+    """From a listener: a failed publish is only logged; opening Home draws it again."""
+    try:
+        await refresh_home(deps, team_id, user_id)
+    except SlackApiError as exc:
+        log.warning("views.publish failed for %s: %s", user_id, exc.response.get("error"))
+
+
+async def refresh_requester_home(deps: EffectDeps, effect: RefreshRequesterHome) -> None:
+    view = await deps.removal(effect)
+    if view.team_id:
+        await refresh_home(deps, view.team_id, view.requested_by)
+
+
+HANDLERS = {RefreshRequesterHome: refresh_requester_home}

@@ -1,0 +1,65 @@
+"""Tickets: opened for removal requests and Sales requests, solved when a CSM decides."""
+
+from __future__ import annotations
+
+from blocks.messages import sales_ticket_dm
+from blocks.tickets import TicketText, removal_ticket, resolution_comment, route_ticket
+from bot.effects.context import EffectDeps, NotYet
+from bot.effects.dms import send_dm
+from bot.integrations.tickets import NewTicket
+from bot.services.accounts import show_account
+from bot.services.outbox import CreateRemovalTicket, OpenRouteTicket, ResolveRemovalTicket
+from bot.services.removals import record_ticket, requester_contact
+
+
+def _new_ticket(
+    account_id: str,
+    text: TicketText,
+    name: str | None = None,
+    email: str | None = None,
+    tags: tuple[str, ...] | None = None,
+) -> NewTicket:
+    extra = {"tags": tags} if tags else {}
+    return NewTicket(account_id, name, email, text.subject, text.body, **extra)
+
+
+async def create_removal_ticket(deps: EffectDeps, effect: CreateRemovalTicket) -> None:
+    view = await deps.removal(effect)
+    if view.ticket_reference:
+        return
+    name, email = await requester_contact(deps.services, view.id)
+    ref = await deps.tickets.create(
+        _new_ticket(view.account_id, removal_ticket(view), name, email),
+        # Stable across retries: a POST that timed out but went through is not repeated.
+        idempotency_key=f"licensebot-{view.reference}",
+    )
+    await record_ticket(deps.services, view.id, ref.reference, ref.url)
+
+
+async def resolve_removal_ticket(deps: EffectDeps, effect: ResolveRemovalTicket) -> None:
+    view = await deps.removal(effect)
+    if not view.ticket_reference:
+        raise NotYet("the ticket has not been created yet")
+    await deps.tickets.resolve(view.ticket_reference, resolution_comment(view))
+
+
+async def open_route_ticket(deps: EffectDeps, effect: OpenRouteTicket) -> None:
+    """A ticket for a request routed to Sales; the requester gets its reference."""
+    overview = await show_account(deps.services, effect.account_id)
+    text = route_ticket(overview, effect.requester, effect.wanted, effect.route)
+    tags = ("licensebot", f"license_{effect.route}")
+    ref = await deps.tickets.create(
+        _new_ticket(overview.account_id, text, tags=tags), idempotency_key=effect.key
+    )
+    await send_dm(
+        deps.client,
+        effect.requester,
+        sales_ticket_dm(overview.name, effect.wanted, ref.reference, ref.url),
+    )
+
+
+HANDLERS = {
+    CreateRemovalTicket: create_removal_ticket,
+    ResolveRemovalTicket: resolve_removal_ticket,
+    OpenRouteTicket: open_route_ticket,
+}

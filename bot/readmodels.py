@@ -1,0 +1,187 @@
+"""Read models: what services return and builders draw, as plain frozen dataclasses.
+
+They sit below both `bot/services/` and `blocks/` and depend on `bot.domain` only, so
+importing a builder never imports SQLAlchemy, the models or the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.domain.money import decimal_string
+from bot.domain.periods import BillingPeriod
+from bot.domain.policy import Contacts, Decision, licenses_after_removal
+from bot.domain.pricing import AccountTerms, Quote, iso
+from bot.domain.removal import RemovalStatus, Timing
+
+# How many orders and removal requests App Home lists, newest first.
+RECENT_ORDERS = 5
+RECENT_REMOVALS = 5
+
+
+@dataclass(frozen=True)
+class AdminIdentity:
+    """Who is acting as an admin: a Slack user ID, and their email when Slack told us."""
+
+    user_id: str
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class AccountOverview:
+    """An account as admins see it: plan, licenses, price, period, who to ask."""
+
+    account_id: str
+    name: str
+    slack_team_id: str | None
+    plan_name: str
+    terms: AccountTerms
+    period: BillingPeriod
+    admins: list[str]
+    csm_name: str | None
+    csm_email: str | None
+    csm_slack_user_id: str | None
+    capacity: Decision
+
+    @property
+    def next_cycle_minor(self) -> int:
+        return self.terms.cycle_amount_minor
+
+    def to_json(self) -> dict[str, Any]:
+        currency = self.terms.currency
+        return {
+            "account": self.account_id,
+            "name": self.name,
+            "slack_team_id": self.slack_team_id,
+            "plan": self.terms.plan.value,
+            "plan_name": self.plan_name,
+            "billing_interval": self.terms.interval.value,
+            "licenses": self.terms.licenses,
+            "currency": currency,
+            "price_per_license": decimal_string(self.terms.unit_price_minor, currency),
+            "period_start": iso(self.period.start),
+            "period_end": iso(self.period.end),
+            "next_cycle_amount": decimal_string(self.next_cycle_minor, currency),
+            "admins": self.admins,
+            "csm": {
+                "name": self.csm_name,
+                "email": self.csm_email,
+                "slack_user_id": self.csm_slack_user_id,
+            },
+            "self_serve_add": self.capacity.to_json(),
+        }
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who is asking: `overview` is None for a workspace no account is linked to."""
+
+    team_id: str
+    user_id: str
+    overview: AccountOverview | None
+    identity: AdminIdentity | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.identity is not None
+
+
+@dataclass(frozen=True)
+class Admin:
+    """A license admin at work: their account and who they are."""
+
+    overview: AccountOverview
+    identity: AdminIdentity
+
+    @property
+    def account_id(self) -> str:
+        return self.overview.account_id
+
+
+@dataclass(frozen=True)
+class QuoteOutcome:
+    """Either a quote (decision.allowed) or the rules' refusal with its route."""
+
+    decision: Decision
+    quote: Quote | None
+    terms: AccountTerms
+    contacts: Contacts
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the add-licenses modal shows for a number: the account, and a quote or why not."""
+
+    overview: AccountOverview
+    outcome: QuoteOutcome
+
+
+@dataclass(frozen=True)
+class Receipt:
+    reference: str
+    account_id: str
+    added: int
+    licenses_before: int
+    licenses_after: int
+    currency: str
+    unit_price_minor: int
+    charged_minor: int
+    next_cycle_minor: int
+    period_end: datetime
+    charge_reference: str | None
+    placed_at: datetime
+    ordered_by: str
+    # True when this key's order already existed: nothing new was charged.
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class RemovalView:
+    """A removal request with what every surface shows about it."""
+
+    id: int
+    reference: str
+    account_id: str
+    account_name: str
+    plan_name: str
+    team_id: str | None
+    csm_user_id: str | None
+    requested_by: str
+    licenses_at_request: int
+    remove_count: int
+    reason: str
+    timing: Timing
+    requested_effective_at: datetime
+    status: RemovalStatus
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_note: str | None
+    effective_at: datetime | None
+    applied_at: datetime | None
+    ticket_reference: str | None
+    ticket_url: str | None
+    channel_id: str | None
+    message_ts: str | None
+    created_at: datetime
+    # What the account was left with when the removal applied (None until then).
+    applied_licenses: int | None = None
+
+    @property
+    def licenses_after(self) -> int:
+        """What the request asks to leave, counted from the licenses when it was made."""
+        return licenses_after_removal(self.licenses_at_request, self.remove_count)
+
+    @property
+    def licenses_left(self) -> int:
+        """Once applied, what the account really kept (other removals may have gone first)."""
+        return self.licenses_after if self.applied_licenses is None else self.applied_licenses
+
+
+@dataclass(frozen=True)
+class DecisionOutcome:
+    """`won` is False when someone else decided first; `view` says who and how."""
+
+    won: bool
+    view: RemovalView

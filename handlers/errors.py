@@ -1,0 +1,61 @@
+"""The one error handler: typed errors become their sentence, on the surface the user is on.
+
+A modal submit not yet acked gets `response_action: errors` on the input at fault (or
+the modal updated with the sentence); a command or a button gets an ephemeral reply; an
+event, or work past the ack, gets a DM. Anything untyped is our bug: logged in full, and
+the user reads a calm apology.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from blocks.forms import FIELD_BLOCKS
+from blocks.messages import SOMETHING_WENT_WRONG
+from blocks.plan import build_info_modal
+from bot.domain.errors import InvalidRemoval, ServiceError
+from handlers.middleware import user_of
+from handlers.surfaces import tell
+
+log = logging.getLogger(__name__)
+
+
+def modal_answer(error: Exception, text: str, view: dict[str, Any]) -> dict[str, Any]:
+    """The error beside the input at fault, or the modal replaced by the sentence."""
+    if isinstance(error, InvalidRemoval) and error.field in FIELD_BLOCKS:
+        return {"response_action": "errors", "errors": {FIELD_BLOCKS[error.field]: str(error)}}
+    heading = str((view.get("title") or {}).get("text") or "Licenses")
+    return {"response_action": "update", "view": build_info_modal(heading, text)}
+
+
+async def answer_error(
+    error: Exception,
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    response: BoltResponse | None,
+) -> BoltResponse | None:
+    if isinstance(error, ServiceError):
+        text = f":warning: {error}"
+    else:
+        log.error("unhandled error in a listener", exc_info=error)
+        text = SOMETHING_WENT_WRONG
+    # `response` is None once the listener has acked: then only a message can reach the user.
+    acked = response is None
+    if body.get("type") == "view_submission" and not acked:
+        return BoltResponse(status=200, body=modal_answer(error, text, body.get("view") or {}))
+    user = user_of(body)
+    if user:
+        try:
+            await tell(client, body, user, text)
+        except Exception:
+            log.exception("could not tell %s about an error", user)
+    return None if acked else BoltResponse(status=200, body="")
+
+
+def register(app: AsyncApp) -> None:
+    app.error(answer_error)

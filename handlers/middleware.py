@@ -1,0 +1,138 @@
+"""Listener middleware: each payload is parsed once, and listeners get typed arguments.
+
+A listener names what it needs by type: `Caller` (who is asking, their access resolved
+at most once and only when asked for), `Runtime`, a `ViewMetadata` (the modal's
+private_metadata), a `ButtonValue` (the clicked button's value) or a `FormState` (what
+was typed into the modal). Bolt's own arguments (ack, client, respond, body, …) are
+passed by name as usual. A payload that does not parse raises `MalformedPayload`, which
+the error handler turns into a sentence on the right surface.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import typing
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from slack_bolt.kwargs_injection.async_args import AsyncArgs
+
+from blocks.forms import FormState
+from blocks.metadata import ButtonValue, ViewMetadata
+from bot.bootstrap import Runtime
+from bot.domain.errors import ServiceError
+from bot.readmodels import Access, Admin
+from bot.services.access import resolve_access
+
+RUNTIME_KEY = "runtime"
+# Set by the HTTP adapter once Slack has been sent the response to this request.
+RESPONSE_SENT_KEY = "response_sent"
+
+
+class MalformedPayload(ServiceError):
+    def __init__(self) -> None:
+        super().__init__(
+            "This form or button is out of date. Close it and start again with `/licenses`."
+        )
+
+
+def team_of(body: dict[str, Any]) -> str:
+    """The workspace of a request, whatever its payload type."""
+    team = body.get("team")
+    if isinstance(team, dict) and team.get("id"):
+        return str(team["id"])
+    user = body.get("user")
+    if isinstance(user, dict) and user.get("team_id"):
+        return str(user["team_id"])
+    view = body.get("view")
+    if isinstance(view, dict) and view.get("team_id"):
+        return str(view["team_id"])
+    event = body.get("event")
+    if isinstance(event, dict) and isinstance(event.get("view"), dict):
+        return str(event["view"].get("team_id") or body.get("team_id") or "")
+    return str(body.get("team_id") or "")
+
+
+def user_of(body: dict[str, Any]) -> str:
+    user = body.get("user")
+    if isinstance(user, dict):
+        return str(user.get("id", ""))
+    event = body.get("event")
+    return str(body.get("user_id") or (event.get("user") if isinstance(event, dict) else "") or "")
+
+
+class Caller:
+    """Who sent this request, and what they may do (resolved once, when first asked)."""
+
+    def __init__(self, runtime: Runtime, body: dict[str, Any], sent: asyncio.Event | None):
+        self.team_id = team_of(body)
+        self.user_id = user_of(body)
+        self._runtime = runtime
+        self._access: Access | None = None
+        self._sent = sent
+
+    async def access(self) -> Access:
+        if self._access is None:
+            runtime = self._runtime
+            self._access = await resolve_access(
+                runtime.services, runtime.directory, self.team_id, self.user_id
+            )
+        return self._access
+
+    async def admin(self) -> Admin | None:
+        """The caller as a license admin of this workspace's account; None for anyone else."""
+        access = await self.access()
+        if access.overview is None or access.identity is None:
+            return None
+        return Admin(access.overview, access.identity)
+
+    async def answered(self) -> None:
+        """Wait until Slack has our ack: what we send later must not be covered by it."""
+        if self._sent is not None:
+            await self._sent.wait()
+
+
+def _parse(model: type[BaseModel], args: AsyncArgs) -> BaseModel:
+    body = args.body or {}
+    view = body.get("view") if isinstance(body.get("view"), dict) else None
+    try:
+        if issubclass(model, FormState):
+            return model.from_view(view or {})
+        action = args.action or {}
+        if issubclass(model, ButtonValue) and isinstance(action.get("value"), str):
+            return model.model_validate_json(action["value"])
+        if issubclass(model, ViewMetadata) and view is not None:
+            return model.model_validate_json(view.get("private_metadata") or "")
+    except (ValidationError, ValueError, TypeError):
+        pass
+    raise MalformedPayload()
+
+
+def listener(func: Callable[..., Awaitable[None]]) -> Callable[[AsyncArgs], Awaitable[None]]:
+    """Wrap `func` for Bolt: typed arguments in, its work tracked until it is done."""
+    hints = typing.get_type_hints(func)
+    names = list(inspect.signature(func).parameters)
+
+    async def run(args: AsyncArgs) -> None:
+        context = args.context
+        runtime: Runtime = context[RUNTIME_KEY]
+        task = asyncio.current_task()
+        if task is not None:
+            runtime.work.track(task)
+        kwargs: dict[str, Any] = {}
+        for name in names:
+            wanted = hints.get(name)
+            if wanted is Caller:
+                kwargs[name] = Caller(runtime, args.body or {}, context.get(RESPONSE_SENT_KEY))
+            elif wanted is Runtime:
+                kwargs[name] = runtime
+            elif isinstance(wanted, type) and issubclass(wanted, BaseModel):
+                kwargs[name] = _parse(wanted, args)
+            else:
+                kwargs[name] = getattr(args, name)
+        await func(**kwargs)
+
+    run.__name__ = run.__qualname__ = func.__name__
+    return run

@@ -6,9 +6,7 @@ from collections import OrderedDict
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.add import (
     build_add_modal,
@@ -35,7 +33,7 @@ from bot.readmodels import AdminIdentity, Receipt
 from bot.services.orders import place_order
 from bot.services.quotes import preview
 from handlers.middleware import Caller, listener
-from handlers.surfaces import show_modal
+from handlers.surfaces import Interaction
 
 
 class LatestKeystroke:
@@ -67,28 +65,21 @@ class LatestKeystroke:
 keystrokes = LatestKeystroke()
 
 
-async def on_open_add(
-    ack: AsyncAck, caller: Caller, client: AsyncWebClient, body: dict[str, Any]
-) -> None:
-    await ack()
+async def on_open_add(slack: Interaction, caller: Caller) -> None:
+    await slack.ack()
     admin = await caller.admin()
     if admin is None:
         view = build_only_admins_modal("Add licenses", "add licenses")
     else:
         view = build_add_modal(admin.overview, AddModalState.new(admin.account_id))
-    await show_modal(client, body, view)
+    await slack.show_modal(view)
 
 
 async def on_count_changed(
-    ack: AsyncAck,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    client: AsyncWebClient,
-    runtime: Runtime,
-    state: AddModalState,
+    slack: Interaction, action: dict[str, Any], runtime: Runtime, state: AddModalState
 ) -> None:
-    await ack()
-    view = body["view"]
+    await slack.ack()
+    view = slack.view
     stamp = str(action.get("action_ts") or "0")
     if not keystrokes.see(view["id"], stamp):
         return
@@ -96,53 +87,41 @@ async def on_count_changed(
     seen = await preview(runtime.services, state.account_id, count)
     new_view = build_add_modal_for(seen, state, count)
     try:
-        await client.views_update(view_id=view["id"], hash=view["hash"], view=new_view)
+        await slack.client.views_update(view_id=view["id"], hash=view["hash"], view=new_view)
     except SlackApiError as exc:
         if exc.response.get("error") != "hash_conflict":
             raise
         # An older keystroke's update landed first; this one is newer, so it wins.
         if keystrokes.is_latest(view["id"], stamp):
-            await client.views_update(view_id=view["id"], view=new_view)
+            await slack.update_modal(new_view)
 
 
 async def on_order_now(
-    ack: AsyncAck,
-    view: dict[str, Any],
-    client: AsyncWebClient,
-    caller: Caller,
-    runtime: Runtime,
-    state: AddModalState,
-    form: AddForm,
+    slack: Interaction, caller: Caller, runtime: Runtime, state: AddModalState, form: AddForm
 ) -> None:
     count = read_count(form.count)
     if isinstance(count, str):
-        await ack(response_action="errors", errors={Block.ADD_COUNT: count})
+        await slack.ack_errors(Block.ADD_COUNT, count)
         return
     seen = await preview(runtime.services, state.account_id, count)
     if not seen.outcome.decision.allowed:
         # Beyond what the rules allow (the input's max_value): an error on the input, as
         # Slack shows its own. The reason names the route, whose button the quote shows.
-        await ack(response_action="errors", errors={Block.ADD_COUNT: seen.outcome.decision.reason})
+        await slack.ack_errors(Block.ADD_COUNT, seen.outcome.decision.reason)
         return
     if not confirms(state.quote, count):
         # Nobody is charged a price they have not seen: show it and ask again.
         notice = confirm_price_notice(count)
-        await ack(
-            response_action="update", view=build_add_modal_for(seen, state, count, notice=notice)
-        )
+        await slack.ack_update(build_add_modal_for(seen, state, count, notice=notice))
         return
-    await ack(response_action="update", view=build_placing_modal(state.quote, count))
+    await slack.ack_update(build_placing_modal(state.quote, count))
+    # The receipt must not reach Slack before the "placing" view it replaces.
     await caller.answered()
-    await _place(client, caller, runtime, state, count, view["id"])
+    await _place(slack, caller, runtime, state, count)
 
 
 async def _place(
-    client: AsyncWebClient,
-    caller: Caller,
-    runtime: Runtime,
-    state: AddModalState,
-    count: int,
-    view_id: str,
+    slack: Interaction, caller: Caller, runtime: Runtime, state: AddModalState, count: int
 ) -> None:
     access = await caller.access()
     identity = access.identity or AdminIdentity(caller.user_id)
@@ -154,29 +133,29 @@ async def _place(
     except QuoteNotHonoured as stale:
         fresh = await preview(services, state.account_id, count)
         # The "placing" view dropped the input's state: show the number again.
-        again = build_add_modal_for(
-            fresh, state, count, notice=stale_price_notice(str(stale)), initial=count
+        notice = stale_price_notice(str(stale))
+        await slack.update_modal(
+            build_add_modal_for(fresh, state, count, notice=notice, initial=count)
         )
-        await client.views_update(view_id=view_id, view=again)
         return
     except ServiceError as refused:
-        info = build_info_modal("Add licenses", f":warning: {refused}")
-        await client.views_update(view_id=view_id, view=info)
+        await slack.update_modal(build_info_modal("Add licenses", f":warning: {refused}"))
         return
-    await _deliver_receipt(client, caller, runtime, view_id, receipt)
+    await _deliver_receipt(slack, caller, runtime, receipt)
 
 
 async def _deliver_receipt(
-    client: AsyncWebClient, caller: Caller, runtime: Runtime, view_id: str, receipt: Receipt
+    slack: Interaction, caller: Caller, runtime: Runtime, receipt: Receipt
 ) -> None:
     access = await caller.access()
     interval = per_period(access.overview.terms.interval) if access.overview else "period"
-    await client.views_update(view_id=view_id, view=build_receipt_modal(receipt, interval))
+    await slack.update_modal(build_receipt_modal(receipt, interval))
     if receipt.replayed:
         # A repeat of an order already placed (double submit, retry): its DM went out.
         return
-    blocks = receipt_blocks(receipt, interval)
-    await send_dm(client, receipt.ordered_by, receipt_text(receipt), blocks)
+    await send_dm(
+        slack.client, receipt.ordered_by, receipt_text(receipt), receipt_blocks(receipt, interval)
+    )
     await refresh_home_now(runtime.effect_deps, caller.team_id, caller.user_id)
 
 

@@ -12,6 +12,8 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -19,8 +21,7 @@ from blocks.forms import FIELD_BLOCKS
 from blocks.messages import SOMETHING_WENT_WRONG
 from blocks.plan import build_info_modal
 from bot.domain.errors import InvalidRemoval, ServiceError
-from handlers.middleware import user_of
-from handlers.surfaces import tell
+from handlers.surfaces import Interaction
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,9 @@ def modal_answer(error: Exception, text: str, view: dict[str, Any]) -> dict[str,
 async def answer_error(
     error: Exception,
     body: dict[str, Any],
+    ack: AsyncAck,
     client: AsyncWebClient,
+    respond: AsyncRespond,
     response: BoltResponse | None,
 ) -> BoltResponse | None:
     if isinstance(error, ServiceError):
@@ -48,12 +51,12 @@ async def answer_error(
     acked = response is None
     if body.get("type") == "view_submission" and not acked:
         return BoltResponse(status=200, body=modal_answer(error, text, body.get("view") or {}))
-    user = user_of(body)
-    if user:
+    answer = Interaction(body, ack, client, respond)
+    if answer.user_id:
         try:
-            await tell(client, body, user, text)
+            await answer.reply(text)
         except Exception:
-            log.exception("could not tell %s about an error", user)
+            log.exception("could not tell %s about an error", answer.user_id)
     return None if acked else BoltResponse(status=200, body="")
 
 

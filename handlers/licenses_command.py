@@ -6,9 +6,6 @@ import asyncio
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.add import build_add_modal, build_add_modal_for
 from blocks.messages import (
@@ -27,6 +24,7 @@ from bot.domain.policy import read_count
 from bot.readmodels import Access, Admin
 from bot.services.quotes import preview
 from handlers.middleware import Caller, listener
+from handlers.surfaces import Interaction
 
 # How long we may look the user up before the trigger_id (valid 3 s) is at risk;
 # past it a light modal opens and is filled in when the data arrives.
@@ -70,48 +68,37 @@ def refusal(access: Access, support_url: str | None) -> tuple[str, list[dict[str
 
 
 async def on_licenses(
-    ack: AsyncAck,
-    command: dict[str, Any],
-    client: AsyncWebClient,
-    respond: AsyncRespond,
-    caller: Caller,
-    runtime: Runtime,
+    slack: Interaction, command: dict[str, Any], caller: Caller, runtime: Runtime
 ) -> None:
-    await ack()
+    await slack.ack()
     text = command.get("text", "")
     subcommand, argument = parse_text(text)
     if subcommand not in SUBCOMMANDS:
         intro = None if subcommand == "help" else unknown_command_text(text)
-        await respond(
-            text=intro or HELP_TITLE, blocks=help_blocks(intro), response_type="ephemeral"
-        )
+        await slack.reply(intro or HELP_TITLE, help_blocks(intro))
         return
-    loading = await open_loading_if_slow(client, command["trigger_id"], caller)
+    loading = await open_loading_if_slow(slack, caller)
     admin = await caller.admin()
     if admin is None:
         text, blocks = refusal(await caller.access(), runtime.settings.support_url)
-        await respond(text=text, blocks=blocks, response_type="ephemeral")
+        await slack.reply(text, blocks)
         if loading:
-            await client.views_update(view_id=loading, view=build_info_modal("Licenses", text))
+            await slack.update_modal(build_info_modal("Licenses", text), loading)
         return
     view = await modal_for(runtime, admin, subcommand, argument)
     if loading:
-        await client.views_update(view_id=loading, view=view)
+        await slack.update_modal(view, loading)
     else:
-        await client.views_open(trigger_id=command["trigger_id"], view=view)
+        await slack.open_modal(view)
 
 
-async def open_loading_if_slow(
-    client: AsyncWebClient, trigger_id: str, caller: Caller
-) -> str | None:
+async def open_loading_if_slow(slack: Interaction, caller: Caller) -> str | None:
     """Look the caller up; if that outlasts the budget, open a loading modal and return its id."""
     lookup = asyncio.ensure_future(caller.access())
     done, _ = await asyncio.wait({lookup}, timeout=TRIGGER_BUDGET_SECONDS)
-    opened = None
-    if not done:
-        opened = await client.views_open(trigger_id=trigger_id, view=build_loading_modal())
+    loading = None if done else await slack.open_modal(build_loading_modal())
     await lookup
-    return str(opened["view"]["id"]) if opened else None
+    return loading
 
 
 def register(app: AsyncApp) -> None:

@@ -25,6 +25,7 @@ from bot.bootstrap import Runtime
 from bot.domain.errors import ServiceError
 from bot.readmodels import Access, Admin
 from bot.services.access import resolve_access
+from handlers.surfaces import Interaction, team_of, user_of
 
 RUNTIME_KEY = "runtime"
 # Set by the HTTP adapter once Slack has been sent the response to this request.
@@ -36,31 +37,6 @@ class MalformedPayload(ServiceError):
         super().__init__(
             "This form or button is out of date. Close it and start again with `/licenses`."
         )
-
-
-def team_of(body: dict[str, Any]) -> str:
-    """The workspace of a request, whatever its payload type."""
-    team = body.get("team")
-    if isinstance(team, dict) and team.get("id"):
-        return str(team["id"])
-    user = body.get("user")
-    if isinstance(user, dict) and user.get("team_id"):
-        return str(user["team_id"])
-    view = body.get("view")
-    if isinstance(view, dict) and view.get("team_id"):
-        return str(view["team_id"])
-    event = body.get("event")
-    if isinstance(event, dict) and isinstance(event.get("view"), dict):
-        return str(event["view"].get("team_id") or body.get("team_id") or "")
-    return str(body.get("team_id") or "")
-
-
-def user_of(body: dict[str, Any]) -> str:
-    user = body.get("user")
-    if isinstance(user, dict):
-        return str(user.get("id", ""))
-    event = body.get("event")
-    return str(body.get("user_id") or (event.get("user") if isinstance(event, dict) else "") or "")
 
 
 class Caller:
@@ -124,7 +100,9 @@ def listener(func: Callable[..., Awaitable[None]]) -> Callable[[AsyncArgs], Awai
         kwargs: dict[str, Any] = {}
         for name in names:
             wanted = hints.get(name)
-            if wanted is Caller:
+            if wanted is Interaction:
+                kwargs[name] = Interaction(args.body or {}, args.ack, args.client, args.respond)
+            elif wanted is Caller:
                 kwargs[name] = Caller(runtime, args.body or {}, context.get(RESPONSE_SENT_KEY))
             elif wanted is Runtime:
                 kwargs[name] = runtime

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.forms import DecisionForm, RemovalForm
 from blocks.ids import Action, RemovalAction, RemovalBlock, RemovalCallback
@@ -34,27 +31,28 @@ from bot.services.removals import (
     request_removal,
 )
 from handlers.middleware import Caller, listener
-from handlers.surfaces import show_modal, tell
+from handlers.surfaces import Interaction
 
 
-async def on_request_removal(
-    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, caller: Caller
-) -> None:
-    await ack()
+async def on_request_removal(slack: Interaction, caller: Caller) -> None:
+    await slack.ack()
     admin = await caller.admin()
     if admin is None:
-        view = build_only_admins_modal("Remove licenses", "ask to remove licenses")
+        await slack.show_modal(build_only_admins_modal("Remove licenses", "ask to remove licenses"))
     else:
-        view = build_removal_modal(admin.overview)
-    await show_modal(client, body, view)
+        await slack.show_modal(build_removal_modal(admin.overview))
 
 
 async def on_removal_submitted(
-    ack: AsyncAck, caller: Caller, runtime: Runtime, state: RemovalModalState, form: RemovalForm
+    slack: Interaction,
+    caller: Caller,
+    runtime: Runtime,
+    state: RemovalModalState,
+    form: RemovalForm,
 ) -> None:
     count = read_count(form.count, purpose="remove")
     if isinstance(count, str):
-        await ack(response_action="errors", errors={RemovalBlock.COUNT: count})
+        await slack.ack_errors(RemovalBlock.COUNT, count)
         return
     access = await caller.access()
     if access.identity is None:
@@ -64,7 +62,7 @@ async def on_removal_submitted(
     created = await request_removal(
         runtime.services, state.account_id, access.identity, count, form.reason, form.timing
     )
-    await ack(response_action="update", view=build_request_sent_modal(created))
+    await slack.ack_update(build_request_sent_modal(created))
     # The ticket names its requester; Slack's directory tells who that is.
     profile = await runtime.directory.profile(caller.user_id)
     await record_requester(runtime.services, created.id, profile.name, profile.email)
@@ -72,36 +70,28 @@ async def on_removal_submitted(
 
 
 async def on_decide_clicked(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    client: AsyncWebClient,
-    caller: Caller,
-    runtime: Runtime,
-    request: DecisionRequest,
+    slack: Interaction, caller: Caller, runtime: Runtime, request: DecisionRequest
 ) -> None:
-    await ack()
+    await slack.ack()
     view = await open_decision(runtime.services, request.request_id, caller.user_id)
     if view.status is not RemovalStatus.PENDING:
-        await tell(client, body, caller.user_id, already_decided_text(view))
+        await slack.tell(already_decided_text(view))
         return
     # Where the decision was asked for, so the modal's answer can point back to it.
-    channel = (body.get("channel") or {}).get("id")
+    channel = (slack.body.get("channel") or {}).get("id")
     request = request.model_copy(update={"channel_id": channel})
-    await client.views_open(trigger_id=body["trigger_id"], view=build_decision_modal(view, request))
+    await slack.open_modal(build_decision_modal(view, request))
 
 
 async def on_decision_submitted(
-    ack: AsyncAck, caller: Caller, runtime: Runtime, request: DecisionRequest, form: DecisionForm
+    slack: Interaction,
+    caller: Caller,
+    runtime: Runtime,
+    request: DecisionRequest,
+    form: DecisionForm,
 ) -> None:
     services = runtime.services
-    effective: datetime | None = None
-    if request.verdict is Verdict.APPROVE:
-        current = await get_removal(services, request.request_id)
-        today = services.clock().date()
-        chosen = parse_effective(form.effective, current.requested_effective_at, today)
-        if isinstance(chosen, str):
-            raise InvalidRemoval("effective", chosen)
-        effective = chosen
+    effective = await _effective_date(runtime, request, form)
     # One atomic UPDATE: deciding before the ack lets the modal say at once who won; the
     # messages, the ticket and the effect follow after it.
     outcome = await decide_removal(
@@ -113,16 +103,28 @@ async def on_decision_submitted(
         effective_at=effective,
     )
     if not outcome.won:
-        answer = build_info_modal("Already decided", already_decided_text(outcome.view))
-        await ack(response_action="update", view=answer)
+        await slack.ack_update(
+            build_info_modal("Already decided", already_decided_text(outcome.view))
+        )
         return
-    await ack(
-        response_action="update",
-        view=build_info_modal("Removal request", decided_text(outcome.view)),
-    )
+    await slack.ack_update(build_info_modal("Removal request", decided_text(outcome.view)))
     if request.verdict is Verdict.APPROVE:
         await apply_due_removals(services)
     runtime.drain_soon()
+
+
+async def _effective_date(
+    runtime: Runtime, request: DecisionRequest, form: DecisionForm
+) -> datetime | None:
+    """The date an approval takes effect (None for a denial); InvalidRemoval if it can't."""
+    if request.verdict is not Verdict.APPROVE:
+        return None
+    current = await get_removal(runtime.services, request.request_id)
+    today = runtime.services.clock().date()
+    chosen = parse_effective(form.effective, current.requested_effective_at, today)
+    if isinstance(chosen, str):
+        raise InvalidRemoval("effective", chosen)
+    return chosen
 
 
 def register(app: AsyncApp) -> None:

@@ -1,28 +1,120 @@
-"""Where a listener answers: modals opened or pushed, ephemeral replies, DMs."""
+"""Where a listener answers: the ack helpers, modals opened or pushed, ephemeral replies, DMs."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from blocks.plan import build_info_modal
 from bot.effects.dms import send_dm
 
-
-async def show_modal(client: AsyncWebClient, body: dict[str, Any], view: dict[str, Any]) -> None:
-    """From inside a modal push on top of it (Back returns); from anywhere else open one."""
-    if (body.get("view") or {}).get("type") == "modal":
-        await client.views_push(trigger_id=body["trigger_id"], view=view)
-    else:
-        await client.views_open(trigger_id=body["trigger_id"], view=view)
+View = dict[str, Any]
 
 
-async def tell(client: AsyncWebClient, body: dict[str, Any], user_id: str, text: str) -> None:
-    """Only the user sees it: ephemeral where they clicked or typed, else by DM."""
-    channel = (body.get("channel") or {}).get("id") or body.get("channel_id")
-    if not channel:
-        channel = (body.get("container") or {}).get("channel_id")
-    if channel and body.get("type") != "view_submission":
-        await client.chat_postEphemeral(channel=channel, user=user_id, text=text)
-    else:
-        await send_dm(client, user_id, text)
+class Interaction:
+    """One request from Slack and the ways to answer it, on the surface it came from."""
+
+    def __init__(
+        self, body: dict[str, Any], ack: AsyncAck, client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        self.body = body
+        self.client = client
+        self._ack = ack
+        self._respond = respond
+        self.user_id = user_of(body)
+
+    @property
+    def view(self) -> View:
+        """The modal or Home view the request came from (empty for commands, messages)."""
+        view = self.body.get("view")
+        return view if isinstance(view, dict) else {}
+
+    # --- the ack: within 3 seconds, before any work that can wait ----------------------
+
+    async def ack(self) -> None:
+        await self._ack()
+
+    async def ack_errors(self, block_id: str, text: str) -> None:
+        """Refuse a modal submit: `text` under the input, and nothing changes."""
+        await self._ack(response_action="errors", errors={block_id: text})
+
+    async def ack_update(self, view: View) -> None:
+        """Accept a modal submit by replacing the modal with `view`."""
+        await self._ack(response_action="update", view=view)
+
+    # --- after the ack -----------------------------------------------------------------
+
+    async def show_modal(self, view: View) -> None:
+        """From inside a modal push on top of it (Back returns); from anywhere else open one."""
+        trigger_id = self.body["trigger_id"]
+        if self.view.get("type") == "modal":
+            await self.client.views_push(trigger_id=trigger_id, view=view)
+        else:
+            await self.client.views_open(trigger_id=trigger_id, view=view)
+
+    async def open_modal(self, view: View) -> str:
+        """A new modal (never pushed); returns its view id."""
+        opened = await self.client.views_open(trigger_id=self.body["trigger_id"], view=view)
+        return str(opened["view"]["id"])
+
+    async def update_modal(self, view: View, view_id: str | None = None) -> None:
+        await self.client.views_update(view_id=view_id or self.view["id"], view=view)
+
+    async def reply(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+        """An ephemeral reply where a command was typed or a message button clicked."""
+        if self.body.get("response_url"):
+            await self._respond(text=text, blocks=blocks, response_type="ephemeral")
+        else:
+            await self.dm(text, blocks)
+
+    async def replace_original(self, text: str) -> None:
+        """Replace the ephemeral message whose button was clicked."""
+        await self._respond(text=text, replace_original=True, response_type="ephemeral")
+
+    async def tell(self, text: str) -> None:
+        """Only the user sees it: ephemeral in the channel they are in, else by DM."""
+        body = self.body
+        channel = (body.get("channel") or {}).get("id") or body.get("channel_id")
+        channel = channel or (body.get("container") or {}).get("channel_id")
+        if channel and body.get("type") != "view_submission":
+            await self.client.chat_postEphemeral(channel=channel, user=self.user_id, text=text)
+        else:
+            await self.dm(text)
+
+    async def dm(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+        await send_dm(self.client, self.user_id, text, blocks)
+
+    async def confirm(self, heading: str, text: str) -> None:
+        """In the modal where the click happened, else by DM (App Home, messages)."""
+        if self.view.get("type") == "modal":
+            await self.update_modal(build_info_modal(heading, text))
+        else:
+            await self.dm(text)
+
+
+def team_of(body: dict[str, Any]) -> str:
+    """The workspace of a request, whatever its payload type."""
+    team = body.get("team")
+    if isinstance(team, dict) and team.get("id"):
+        return str(team["id"])
+    user = body.get("user")
+    if isinstance(user, dict) and user.get("team_id"):
+        return str(user["team_id"])
+    view = body.get("view")
+    if isinstance(view, dict) and view.get("team_id"):
+        return str(view["team_id"])
+    event = body.get("event")
+    if isinstance(event, dict) and isinstance(event.get("view"), dict):
+        return str(event["view"].get("team_id") or body.get("team_id") or "")
+    return str(body.get("team_id") or "")
+
+
+def user_of(body: dict[str, Any]) -> str:
+    user = body.get("user")
+    if isinstance(user, dict):
+        return str(user.get("id", ""))
+    event = body.get("event")
+    return str(body.get("user_id") or (event.get("user") if isinstance(event, dict) else "") or "")

@@ -98,14 +98,14 @@ async def test_bob_is_refused_and_asks_an_admin(slack: SlackPage) -> None:
     await slack.command("/licenses")
     refusal = slack.messages.get_by_test_id("ephemeral")
     await expect(refusal).to_contain_text(
-        "Only license admins of Acme Corp can change licenses. Admins: @Ann."
+        "Only license admins of Acme Corp can change licenses. Admins: @Ann, erin@acme.example."
     )
     await expect(refusal).to_contain_text("Only visible to you")
     await expect(slack.modal).to_have_count(0)
     await slack.shot("bob-refused")
 
     await refusal.get_by_role("button", name="Ask an admin").click()
-    await expect(refusal).to_contain_text("Sent to 1 admin of Acme Corp.")
+    await expect(refusal).to_contain_text("Sent to 2 admins of Acme Corp.")
     await slack.shot("bob-asked")
 
     await slack.be("Ann")

@@ -306,7 +306,7 @@ def test_accounts_show_json(runs: dict[str, subprocess.CompletedProcess[str]]) -
     assert body["currency"] == "USD"
     assert body["price_per_license"] == "49.00"
     assert body["next_cycle_amount"] == "490.00"
-    assert body["admins"] == ["U0ANN", "bob@acme.example"]
+    assert body["admins"] == ["U0ANN", "erin@acme.example"]
     assert body["csm"]["name"] == "Casey Doe"
     assert body["slack_team_id"] == "T0ACME"
     # The current period: a month starting on the anchor's day.

@@ -69,7 +69,7 @@ async def test_import_creates_the_accounts_as_written(ctx: ServiceContext) -> No
     assert acme["currency"] == "USD"
     assert acme["price_per_license"] == "49.00"
     assert acme["slack_team_id"] == "T0ACME"
-    assert acme["admins"] == ["U0ANN", "bob@acme.example"]
+    assert acme["admins"] == ["U0ANN", "erin@acme.example"]
     assert acme["csm"] == {
         "name": "Casey Doe",
         "email": "casey@vendor.example",
@@ -134,7 +134,7 @@ async def test_an_update_changes_the_fields_and_is_audited(ctx: ServiceContext) 
     assert changes["name"] == {"from": "Acme Corp", "to": "Acme Corporation"}
     assert changes["price_per_license_minor"] == {"from": 4900, "to": 4500}
     assert changes["admins"] == {
-        "from": ["U0ANN", "bob@acme.example"],
+        "from": ["U0ANN", "erin@acme.example"],
         "to": ["U0ANN", "U0NEW"],
     }
     assert set(changes) == {"name", "licenses", "price_per_license_minor", "admins"}
@@ -148,7 +148,7 @@ async def test_changing_only_the_admins_is_an_update(ctx: ServiceContext) -> Non
     # And back again: re-listing a removed admin works.
     result = await run_import(ctx, account_entry())
     assert result.updated == ["acme"]
-    assert (await show_account(ctx, "acme")).admins == ["U0ANN", "bob@acme.example"]
+    assert (await show_account(ctx, "acme")).admins == ["U0ANN", "erin@acme.example"]
 
 
 async def test_an_omitted_price_is_the_catalog_price(ctx: ServiceContext) -> None:

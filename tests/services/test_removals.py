@@ -38,7 +38,7 @@ from tests.conftest import make_settings
 NOW = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 RENEWAL = datetime(2026, 12, 1, tzinfo=UTC)
 ANN = AdminIdentity("U0ANN")
-ACME = account(admins=["U0ANN", "erin@acme.example"])
+ACME = account()
 
 
 class Clock:

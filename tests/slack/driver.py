@@ -111,3 +111,15 @@ class FakeClock:
 
     def travel(self, **delta: float) -> None:
         self.offset += __import__("datetime").timedelta(**delta)
+
+
+def assert_calls_ok(ws: Workspace, allowed: frozenset[str] = frozenset()) -> None:
+    """No Web API call was refused (but `allowed` errors) and nobody got an apology."""
+    refused = [
+        (call.method, call.response.get("error"))
+        for call in ws.slack.calls
+        if not call.ok and call.response.get("error") not in allowed
+    ]
+    assert refused == []
+    texts = [str(call.params.get("text")) for call in ws.slack.calls_to("chat.postMessage")]
+    assert not any("Something went wrong" in text or ":warning:" in text for text in texts)

@@ -5,18 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from blocks.ids import Action, Block, Callback
-from bot.services.orders import AdminIdentity, place_order
-from tests.slack.driver import CSM_CHANNEL, Workspace, block_text, find_element
+from bot.readmodels import AdminIdentity
+from bot.services.orders import place_order
+from tests.slack.driver import CSM_CHANNEL, Workspace, assert_calls_ok, block_text, find_element
 
 
 def home_buttons(home: dict[str, Any]) -> dict[str, str]:
     block = next(b for b in home["blocks"] if b.get("block_id") == Block.HOME_ACTIONS)
     return {element["action_id"]: element["text"]["text"] for element in block["elements"]}
-
-
-def assert_calls_ok(ws: Workspace) -> None:
-    refused = [(call.method, call.response) for call in ws.slack.calls if not call.ok]
-    assert refused == []
 
 
 async def open_home(ws: Workspace, user: str) -> dict[str, Any]:

@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from dateutil.relativedelta import relativedelta
 
 from blocks.ids import Action, Block, Callback, RemovalAction, RemovalBlock, RemovalCallback
-from tests.slack.driver import CSM_CHANNEL, GENERAL, Workspace, block_text, find_element
-
-ACME_ANCHOR = datetime(2026, 11, 1, tzinfo=UTC)
-
-
-def monthly_period(now: datetime, anchor: datetime = ACME_ANCHOR) -> tuple[datetime, datetime]:
-    """The calendar-month period from the anchor that contains `now`."""
-    index = (now.year - anchor.year) * 12 + now.month - anchor.month
-    while anchor + relativedelta(months=index) > now:
-        index -= 1
-    while anchor + relativedelta(months=index + 1) <= now:
-        index += 1
-    return anchor + relativedelta(months=index), anchor + relativedelta(months=index + 1)
-
-
-def day(moment: datetime) -> str:
-    return f"{moment:%b} {moment.day}, {moment.year}"
+from tests.periods import day, monthly_period
+from tests.slack.driver import (
+    CSM_CHANNEL,
+    GENERAL,
+    Workspace,
+    assert_calls_ok,
+    block_text,
+    find_element,
+)
 
 
 def button_labels(view: dict[str, Any], block_id: str) -> dict[str, str]:
@@ -41,14 +31,6 @@ def input_element(view: dict[str, Any], block_id: str) -> dict[str, Any]:
     assert block["type"] == "input"
     element: dict[str, Any] = block["element"]
     return element
-
-
-def assert_calls_ok(ws: Workspace) -> None:
-    """No Web API call was refused and nobody got the error handler's apology."""
-    refused = [(call.method, call.response) for call in ws.slack.calls if not call.ok]
-    assert refused == []
-    texts = [str(call.params.get("text")) for call in ws.slack.calls_to("chat.postMessage")]
-    assert not any("Something went wrong" in text or ":warning:" in text for text in texts)
 
 
 async def test_admin_by_slack_id_sees_the_plan_modal(workspace: Workspace) -> None:

@@ -25,6 +25,7 @@ from bot.bootstrap import Runtime
 from bot.domain.errors import ServiceError
 from bot.readmodels import Access, Admin
 from bot.services.access import resolve_access
+from handlers.errors import answer_error
 from handlers.surfaces import Interaction, team_of, user_of
 
 RUNTIME_KEY = "runtime"
@@ -110,7 +111,13 @@ def listener(func: Callable[..., Awaitable[None]]) -> Callable[[AsyncArgs], Awai
                 kwargs[name] = _parse(wanted, args)
             else:
                 kwargs[name] = getattr(args, name)
-        await func(**kwargs)
+        try:
+            await func(**kwargs)
+        except Exception as error:
+            if args.ack.response is None:
+                raise  # Bolt hands it to the error handler, which answers in the ack
+            # After the ack Bolt would forget the ack it sent; answer here, the same way.
+            await answer_error(error, args.body or {}, args.ack, args.client, args.respond, None)
 
     run.__name__ = run.__qualname__ = func.__name__
     return run

@@ -1,0 +1,145 @@
+"""What the listener middleware and the one error handler do with payloads that don't parse,
+refusals from the rules, and our own bugs: a sentence on the surface the user is on."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from blocks.ids import Action, Callback, RemovalAction, RemovalBlock
+from bot.integrations.slack_directory import Profile
+from tests.slack.conftest import start_workspace
+from tests.slack.driver import CSM_CHANNEL, Workspace, block_text
+from tests.slack.removal_helpers import ask, dms, the_post
+from tests.slack.test_security import open_add_modal_with_quote, snapshot
+
+ANN, BOB, CSM = "U0ANN", "U0BOB", "U0CSM"
+OUT_OF_DATE = "This form or button is out of date"
+
+
+def errors_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+async def test_order_now_with_unreadable_metadata_changes_nothing_and_says_why(
+    workspace: Workspace, caplog: pytest.LogCaptureFixture
+) -> None:
+    ws = workspace
+    view = await open_add_modal_with_quote(ws)
+    before = await snapshot(ws)
+    view["private_metadata"] = '{"account_id": "acme", "quote": '
+
+    answer = await ws.submit(ANN, view=view)
+    await ws.settle()
+
+    assert answer.status == 200
+    shown = ws.modal(ANN)
+    assert shown["callback_id"] == Callback.INFO
+    assert shown["title"]["text"] == "Add licenses"
+    assert OUT_OF_DATE in block_text(shown["blocks"])
+    assert await snapshot(ws) == before
+    assert errors_logged(caplog) == []
+
+
+async def test_a_button_whose_value_does_not_parse_answers_the_clicker_only(
+    workspace: Workspace, caplog: pytest.LogCaptureFixture
+) -> None:
+    ws = workspace
+    await ws.command(BOB, "")
+    await ws.settle()
+    refusal = ws.slack.ephemerals[-1]
+    button = next(
+        element
+        for block in refusal["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+    )
+    assert button["action_id"] == Action.ASK_ADMINS
+    button["value"] = "not json"
+    before = await snapshot(ws)
+    seen = len(ws.slack.ephemerals)
+    ws.slack.clear()
+
+    answer = await ws.click_in_message(BOB, "C0GENERAL", refusal, Action.ASK_ADMINS)
+    await ws.settle()
+
+    assert answer.status == 200
+    [told] = ws.slack.ephemerals[seen:]
+    assert told["user"] == BOB and OUT_OF_DATE in told["text"]
+    assert ws.slack.calls_to("chat.postMessage") == []  # no admin was bothered
+    assert await snapshot(ws) == before
+    assert errors_logged(caplog) == []
+
+
+async def test_a_refusal_by_the_rules_is_shown_beside_the_input_at_fault(
+    workspace: Workspace,
+) -> None:
+    ws = workspace
+    await ws.command(ANN, "remove 2")
+    await ws.settle()
+    values = {
+        RemovalBlock.REASON: {RemovalAction.REASON: {"type": "plain_text_input", "value": "  "}}
+    }
+
+    answer = await ws.submit(ANN, values)
+
+    assert answer.status == 200
+    assert answer.json() == {
+        "response_action": "errors",
+        "errors": {RemovalBlock.REASON: "Tell your CSM why you want to remove licenses."},
+    }
+
+
+async def test_someone_not_a_csm_clicking_approve_is_told_in_the_channel_only(
+    workspace: Workspace,
+) -> None:
+    ws = workspace
+    await ask(ws)
+    post = the_post(ws)
+    seen = len(ws.slack.ephemerals)
+    ws.slack.clear()
+
+    answer = await ws.click_in_message(BOB, CSM_CHANNEL, post, f"{RemovalAction.DECIDE}:approve")
+    await ws.settle()
+
+    assert answer.status == 200
+    [told] = ws.slack.ephemerals[seen:]
+    assert told["user"] == BOB and told["channel"] == CSM_CHANNEL
+    assert "Only Customer Success Managers can approve or deny" in told["text"]
+    assert ws.slack.calls_to("views.open") == []
+
+
+class BrokenDirectory:
+    """A Slack directory with a bug of ours in it: profiles fail."""
+
+    async def profile(self, user_id: str) -> Profile:
+        raise RuntimeError("a bug in the directory")
+
+    async def email_of(self, user_id: str) -> str | None:
+        return None
+
+    async def user_id_for(self, email: str) -> str | None:
+        return None
+
+
+@pytest.fixture
+async def buggy_workspace(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Workspace]:
+    async for ws in start_workspace(sqlite_url, tmp_path, parts={"directory": BrokenDirectory()}):
+        yield ws
+
+
+async def test_our_own_bug_after_the_ack_is_logged_and_the_user_gets_an_apology(
+    buggy_workspace: Workspace, caplog: pytest.LogCaptureFixture
+) -> None:
+    ws = buggy_workspace
+
+    answer = await ask(ws)
+
+    assert answer.status == 200
+    assert "RR-00001" in block_text(ws.modal(ANN)["blocks"])  # the request itself stands
+    apologies = [text for text in dms(ws, ANN) if "Something went wrong on our side" in text]
+    assert len(apologies) == 1
+    assert errors_logged(caplog) == ["unhandled error in a listener"]

@@ -9,11 +9,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, select, text, update
 
 from bot.db import create_engine, session_factory, upgrade
 from bot.domain.errors import NotAnAdmin
 from bot.domain.removal import RemovalStatus, Timing, Verdict
+from bot.effects import EFFECTS, EffectDeps, Effects
+from bot.integrations.slack_directory import SlackDirectory
+from bot.integrations.tickets import BuiltinTickets
 from bot.models import Account, AuditEntry, OutboxEntry, RemovalRequest
 from bot.services import outbox
 from bot.services.accounts import import_accounts, show_account
@@ -697,3 +701,42 @@ async def test_the_loser_of_a_race_on_postgresql_learns_who_won(pg_svc: ServiceC
             .where(AuditEntry.action.in_(["removal.approved", "removal.denied"]))
         )
     assert decisions == 1
+
+
+def effects_on(svc: ServiceContext) -> Effects:
+    """The outbox runner with a Slack client that is never reached in these tests."""
+    client = AsyncWebClient(token="xoxb-unused", base_url="http://127.0.0.1:9/")
+    return Effects(EffectDeps(svc, client, BuiltinTickets(svc.sessions), SlackDirectory(client)))
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload"),
+    [
+        ("removal.fax_the_csm", {"request_id": 1}),  # a kind no version of the bot knows
+        ("removal.post", {"request": 1}),  # a known kind whose payload has the wrong shape
+    ],
+)
+async def test_an_entry_that_can_never_run_is_set_aside_at_once(
+    svc: ServiceContext, kind: str, payload: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    async with svc.sessions() as session, session.begin():
+        session.add(OutboxEntry(kind=kind, payload=payload, status="pending", next_attempt_at=NOW))
+
+    assert await effects_on(svc).drain() == 0
+
+    assert await outbox_kinds(svc, "dead") == [(kind, payload)]
+    assert await outbox.pending_count(svc) == 0
+    assert any(r.levelname == "ERROR" and kind in r.getMessage() for r in caplog.records)
+
+
+async def test_every_kind_is_stored_as_its_value_with_its_typed_payload(
+    svc: ServiceContext,
+) -> None:
+    reminder = outbox.ReplyReminder(request_id=7, number=2)
+    async with svc.sessions() as session, session.begin():
+        outbox.enqueue(session, reminder, NOW)
+
+    assert await outbox_kinds(svc) == [("removal.thread_reminder", {"request_id": 7, "number": 2})]
+    (claimed,) = await outbox.claim_due(svc)
+    payload, _ = EFFECTS[outbox.Kind(claimed.kind)]
+    assert payload.model_validate(claimed.payload) == reminder

@@ -5,12 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.adapter.socket_mode.async_internals import send_async_response
+from slack_bolt.adapter.socket_mode.internals import build_headers
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
 from sqlalchemy import text
 
 from bot.bootstrap import Runtime, bootstrap
@@ -33,6 +40,25 @@ async def dispatch(app: AsyncApp, request: web.Request) -> web.StreamResponse:
     finally:
         sent.set()
     return response
+
+
+class SocketModeHandler(AsyncSocketModeHandler):
+    """Bolt's Socket Mode handler, telling listeners when their ack has gone out."""
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        start = time.time()
+        sent = asyncio.Event()
+        bolt_request = AsyncBoltRequest(
+            mode="socket_mode",
+            body=req.payload,
+            headers=build_headers(req),
+            context={RESPONSE_SENT_KEY: sent},
+        )
+        try:
+            response = await self.app.async_dispatch(bolt_request)
+            await send_async_response(client, req, response, start)
+        finally:
+            sent.set()
 
 
 def build_web_app(rt: Runtime) -> web.Application:
@@ -87,10 +113,8 @@ async def serve(
 ) -> None:
     async with bootstrap(settings, socket_mode=socket) as rt, scheduled(rt, scheduler):
         if socket:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
             assert settings.slack_app_token is not None
-            handler = AsyncSocketModeHandler(rt.app, settings.slack_app_token.get_secret_value())
+            handler = SocketModeHandler(rt.app, settings.slack_app_token.get_secret_value())
             await handler.connect_async()  # type: ignore[no-untyped-call]
             print("licensebot is connected to Slack (Socket Mode). Ctrl-C stops it.", flush=True)
             try:

@@ -7,6 +7,7 @@ from typing import Any
 from blocks.ids import Action, Callback
 from blocks.ids import Block as BlockId
 from blocks.metadata import AddModalState
+from blocks.plan import build_info_modal, build_only_admins_modal
 from blocks.surfaces import route_button
 from blocks.text import (
     Block,
@@ -25,6 +26,8 @@ from blocks.text import (
 from bot.domain.policy import Decision
 from bot.domain.pricing import Quote
 from bot.readmodels import AccountOverview, Preview, Receipt
+
+ADD_TITLE = "Add licenses"
 
 
 def count_input(max_addable: int, initial: int | None) -> Block:
@@ -127,7 +130,7 @@ def build_add_modal(
     return {
         "type": "modal",
         "callback_id": Callback.ADD,
-        "title": title("Add licenses"),
+        "title": title(ADD_TITLE),
         "submit": plain("Order Now"),
         "close": plain("Cancel"),
         "private_metadata": state.model_dump_json(),
@@ -140,7 +143,7 @@ def build_placing_modal(quote: Quote | None, added: int) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": Callback.INFO,
-        "title": title("Add licenses"),
+        "title": title(ADD_TITLE),
         "close": plain("Close"),
         "blocks": [
             section(f":hourglass_flowing_sand: Placing your order: {licenses(added)}{amount}…"),
@@ -209,6 +212,15 @@ def build_add_modal_for(
         notice=notice,
         initial=initial,
     )
+
+
+def build_add_refused_modal(reason: str) -> dict[str, Any]:
+    """Order Now refused after the ack (the rules or the account changed meanwhile)."""
+    return build_info_modal(ADD_TITLE, f":warning: {reason}")
+
+
+def build_add_not_allowed_modal() -> dict[str, Any]:
+    return build_only_admins_modal(ADD_TITLE, "add licenses")
 
 
 def confirm_price_notice(count: int) -> str:

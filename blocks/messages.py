@@ -86,7 +86,7 @@ def route_request_blocks(
     licenses: int,
     wanted: int | None,
     csm_user_id: str | None,
-    reason: str,
+    reason: str | None,
 ) -> list[Block]:
     what = f"{wanted:,} more licenses" if wanted else "more licenses"
     to = f"<@{csm_user_id}>" if csm_user_id else "CSM team"
@@ -95,7 +95,7 @@ def route_request_blocks(
             f":inbox_tray: {to}: <@{requester}> of *{account_name}* ({plan_name}, "
             f"{licenses:,} licenses) asks for {what}."
         ),
-        context(f"Not self-serve: {reason}"),
+        context(f"Not self-serve: {reason or 'Handled by the Customer Success Manager.'}"),
     ]
 
 
@@ -108,6 +108,13 @@ def sales_ticket_dm(account_name: str, wanted: int | None, reference: str, url: 
     return (
         f"Your request for {wanted_phrase(wanted)} for {account_name} is with Sales: ticket {link}."
     )
+
+
+ASK_CSM_TITLE = "Ask my CSM"
+
+
+def csm_request_refused_text() -> str:
+    return only_admins_text("ask for licenses")
 
 
 def csm_request_sent_text(csm_name: str | None) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from blocks.ids import RemovalAction, RemovalBlock, RemovalCallback
 from blocks.metadata import DecisionRequest, RemovalModalState
-from blocks.plan import build_info_modal
+from blocks.plan import build_info_modal, build_only_admins_modal
 from blocks.text import (
     Block,
     actions,
@@ -280,6 +280,18 @@ def build_request_sent_modal(view: RemovalView) -> dict[str, Any]:
         f"{view.timing.label.lower()}.",
         "You'll get the ticket reference by DM now, and another DM when it is decided.",
     )
+
+
+def build_removal_not_allowed_modal() -> dict[str, Any]:
+    return build_only_admins_modal("Remove licenses", "ask to remove licenses")
+
+
+def build_already_decided_modal(view: RemovalView) -> dict[str, Any]:
+    return build_info_modal("Already decided", already_decided_text(view))
+
+
+def build_decided_modal(view: RemovalView) -> dict[str, Any]:
+    return build_info_modal("Removal request", decided_text(view))
 
 
 def already_decided_text(view: RemovalView) -> str:

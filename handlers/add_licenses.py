@@ -11,6 +11,8 @@ from slack_sdk.errors import SlackApiError
 from blocks.add import (
     build_add_modal,
     build_add_modal_for,
+    build_add_not_allowed_modal,
+    build_add_refused_modal,
     build_placing_modal,
     build_receipt_modal,
     confirm_price_notice,
@@ -21,7 +23,6 @@ from blocks.add import (
 from blocks.forms import AddForm
 from blocks.ids import Action, Block, Callback
 from blocks.metadata import AddModalState
-from blocks.plan import build_info_modal, build_only_admins_modal
 from blocks.text import per_period
 from bot.bootstrap import Runtime
 from bot.domain.errors import QuoteNotHonoured, ServiceError
@@ -69,7 +70,7 @@ async def on_open_add(slack: Interaction, caller: Caller) -> None:
     await slack.ack()
     admin = await caller.admin()
     if admin is None:
-        view = build_only_admins_modal("Add licenses", "add licenses")
+        view = build_add_not_allowed_modal()
     else:
         view = build_add_modal(admin.overview, AddModalState.new(admin.account_id))
     await slack.show_modal(view)
@@ -139,7 +140,7 @@ async def _place(
         )
         return
     except ServiceError as refused:
-        await slack.update_modal(build_info_modal("Add licenses", f":warning: {refused}"))
+        await slack.update_modal(build_add_refused_modal(str(refused)))
         return
     await _deliver_receipt(slack, caller, runtime, receipt)
 

@@ -22,7 +22,7 @@ from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from blocks.forms import FormState
 from blocks.metadata import ButtonValue, ViewMetadata
 from bot.bootstrap import Runtime
-from bot.domain.errors import ServiceError
+from bot.domain.errors import MalformedPayload
 from bot.readmodels import Access, Admin
 from bot.services.access import resolve_access
 from handlers.errors import answer_error
@@ -31,13 +31,6 @@ from handlers.surfaces import Interaction, team_of, user_of
 RUNTIME_KEY = "runtime"
 # Set by the HTTP adapter once Slack has been sent the response to this request.
 RESPONSE_SENT_KEY = "response_sent"
-
-
-class MalformedPayload(ServiceError):
-    def __init__(self) -> None:
-        super().__init__(
-            "This form or button is out of date. Close it and start again with `/licenses`."
-        )
 
 
 class Caller:

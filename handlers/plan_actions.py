@@ -8,11 +8,12 @@ from slack_bolt.async_app import AsyncApp
 
 from blocks.ids import Action
 from blocks.messages import (
+    ASK_CSM_TITLE,
     admin_request_blocks,
     admin_request_text,
     admins_reached_text,
+    csm_request_refused_text,
     csm_request_sent_text,
-    only_admins_text,
 )
 from blocks.metadata import AdminRequest, RouteRequest
 from blocks.plan import (
@@ -50,9 +51,9 @@ async def on_route_request(
         account_id = admin.account_id if admin else None
         await slack.show_modal(build_contact_sales_modal(runtime.settings.sales_email, account_id))
     elif admin is None:
-        await slack.confirm("Ask my CSM", only_admins_text("ask for licenses"))
+        await slack.confirm(ASK_CSM_TITLE, csm_request_refused_text())
     else:
-        await slack.confirm("Ask my CSM", csm_request_sent_text(admin.overview.csm_name))
+        await slack.confirm(ASK_CSM_TITLE, csm_request_sent_text(admin.overview.csm_name))
 
 
 async def on_contact_support(slack: Interaction, runtime: Runtime) -> None:

@@ -10,13 +10,14 @@ from slack_bolt.async_app import AsyncApp
 from blocks.forms import DecisionForm, RemovalForm
 from blocks.ids import Action, RemovalAction, RemovalBlock, RemovalCallback
 from blocks.metadata import DecisionRequest, RemovalModalState
-from blocks.plan import build_info_modal, build_only_admins_modal
 from blocks.removal import (
     already_decided_text,
+    build_already_decided_modal,
+    build_decided_modal,
     build_decision_modal,
     build_removal_modal,
+    build_removal_not_allowed_modal,
     build_request_sent_modal,
-    decided_text,
 )
 from bot.bootstrap import Runtime
 from bot.domain.errors import InvalidRemoval, OnlyAdmins
@@ -38,7 +39,7 @@ async def on_request_removal(slack: Interaction, caller: Caller) -> None:
     await slack.ack()
     admin = await caller.admin()
     if admin is None:
-        await slack.show_modal(build_only_admins_modal("Remove licenses", "ask to remove licenses"))
+        await slack.show_modal(build_removal_not_allowed_modal())
     else:
         await slack.show_modal(build_removal_modal(admin.overview))
 
@@ -103,11 +104,9 @@ async def on_decision_submitted(
         effective_at=effective,
     )
     if not outcome.won:
-        await slack.ack_update(
-            build_info_modal("Already decided", already_decided_text(outcome.view))
-        )
+        await slack.ack_update(build_already_decided_modal(outcome.view))
         return
-    await slack.ack_update(build_info_modal("Removal request", decided_text(outcome.view)))
+    await slack.ack_update(build_decided_modal(outcome.view))
     if request.verdict is Verdict.APPROVE:
         await apply_due_removals(services)
     runtime.drain_soon()

@@ -23,6 +23,15 @@ class OnlyAdmins(ServiceError):
         super().__init__(f"Only license admins can {what}.")
 
 
+class MalformedPayload(ServiceError):
+    """What came back from Slack (metadata, a button's value, a form) does not parse."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This form or button is out of date. Close it and start again with `/licenses`."
+        )
+
+
 class NotAnAdmin(ServiceError):
     def __init__(self, account_name: str, admins: list[str]) -> None:
         listed = ", ".join(admins) if admins else "nobody yet"

@@ -107,7 +107,7 @@ async def post_csm_request(deps: EffectDeps, effect: PostCsmRequest) -> None:
         overview.terms.licenses,
         effect.wanted,
         overview.csm_slack_user_id,
-        overview.capacity.reason or "Handled by the Customer Success Manager.",
+        overview.capacity.reason,
     )
     await deps.client.chat_postMessage(
         channel=channel, text=csm_request_text(overview.name), blocks=blocks

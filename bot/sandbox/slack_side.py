@@ -5,6 +5,10 @@ it (trigger_id, response_url, the view with its state). This plays that part, fo
 browser workspace and the tests alike: it signs with the signing secret, posts to the
 bot's /slack/events, and applies what the bot answers (response_action) to the fake
 Web API's views, as Slack would.
+
+The payloads themselves are built by plain functions (`slash_command`, `keystroke`,
+`view_actions`, `view_submission`, ...) that need no fake Web API, so the bench can send
+Slack's requests to a bot whose fake Slack runs in another process.
 """
 
 from __future__ import annotations
@@ -29,6 +33,130 @@ FORM = "application/x-www-form-urlencoded"
 def sign(body: str, timestamp: int, secret: str) -> str:
     base = f"v0:{timestamp}:{body}".encode()
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def signed_headers(
+    body: str, content_type: str, secret: str, timestamp: int | None = None
+) -> dict[str, str]:
+    """The headers Slack sends with `body`: its type, the time, the signature (now by default)."""
+    stamp = int(time.time()) if timestamp is None else timestamp
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": str(stamp),
+        "X-Slack-Signature": sign(body, stamp, secret),
+    }
+
+
+def payload_form(payload: JsonDict) -> str:
+    """An interaction's body: its payload as JSON in the form field `payload`."""
+    return urlencode({"payload": json.dumps(payload)})
+
+
+# --- payloads, as Slack builds them ----------------------------------------------------------
+
+
+def payload_user(user_id: str, name: str, team_id: str) -> JsonDict:
+    """The `user` of an interaction payload."""
+    return {"id": user_id, "username": name, "name": name, "team_id": team_id}
+
+
+def interaction(kind: str, user: JsonDict, **fields: Any) -> JsonDict:
+    """An interaction payload of type `kind` by `user` (see payload_user): the envelope and `fields`."""
+    return {
+        "type": kind,
+        "user": user,
+        "api_app_id": APP_ID,
+        "token": "legacy-verification-token",
+        "team": {"id": user["team_id"], "domain": "workspace"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        **fields,
+    }
+
+
+def slash_command(
+    user: JsonDict,
+    text: str,
+    *,
+    channel: str,
+    channel_name: str,
+    response_url: str,
+    trigger_id: str,
+    team_id: str | None = None,
+) -> dict[str, str]:
+    """`/licenses text` by `user` in `channel`: the form Slack posts (urlencode it)."""
+    return {
+        "token": "legacy-verification-token",
+        "team_id": team_id or user["team_id"],
+        "team_domain": "workspace",
+        "channel_id": channel,
+        "channel_name": channel_name,
+        "user_id": user["id"],
+        "user_name": user["name"],
+        "command": "/licenses",
+        "text": text,
+        "api_app_id": APP_ID,
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": trigger_id,
+    }
+
+
+def keystroke(
+    view: JsonDict, block_id: str, action_id: str, value: str
+) -> tuple[JsonDict, JsonDict]:
+    """Typing `value` into a dispatching input of `view`: the view as Slack then holds it
+    (the value in its state; `view` itself is left alone) and the action it reports.
+    """
+    element_type = "number_input"
+    for block in view.get("blocks", []):
+        if block.get("block_id") == block_id:
+            element_type = (block.get("element") or {}).get("type", element_type)
+    values = dict(view["state"]["values"])
+    values[block_id] = {
+        **values.get(block_id, {}),
+        action_id: {"type": element_type, "value": value},
+    }
+    typed = {**view, "state": {**view["state"], "values": values}}
+    action = {
+        "type": element_type,
+        "block_id": block_id,
+        "action_id": action_id,
+        "value": value,
+        "action_ts": f"{time.time():.6f}",
+    }
+    return typed, action
+
+
+def button_action(button: JsonDict, block_id: str) -> JsonDict:
+    """The action a click on `button` (in the block `block_id`) reports."""
+    return {
+        "type": button.get("type", "button"),
+        "block_id": block_id,
+        "action_id": button["action_id"],
+        "action_ts": f"{time.time():.6f}",
+        "text": button.get("text"),
+        "value": button.get("value", ""),
+    }
+
+
+def view_actions(
+    user: JsonDict, view: JsonDict, actions: list[JsonDict], trigger_id: str
+) -> JsonDict:
+    """block_actions from inside a modal or App Home."""
+    return interaction(
+        "block_actions",
+        user,
+        container={"type": "view", "view_id": view["id"]},
+        trigger_id=trigger_id,
+        view=view,
+        actions=actions,
+    )
+
+
+def view_submission(user: JsonDict, view: JsonDict, trigger_id: str) -> JsonDict:
+    """The modal's submit button; `view` carries what the user entered in its state."""
+    return interaction("view_submission", user, trigger_id=trigger_id, view=view, response_urls=[])
 
 
 @dataclass
@@ -74,18 +202,15 @@ class SlackSide:
         secret: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> Answer:
-        stamp = int(time.time()) if timestamp is None else timestamp
         sent = {
-            "Content-Type": content_type,
-            "X-Slack-Request-Timestamp": str(stamp),
-            "X-Slack-Signature": sign(body, stamp, secret or self.signing_secret),
+            **signed_headers(body, content_type, secret or self.signing_secret, timestamp),
             **(headers or {}),
         }
         async with self.http.post(self.events_url, data=body, headers=sent) as response:
             return Answer(response.status, await response.text())
 
     async def post_payload(self, payload: JsonDict, **kwargs: Any) -> Answer:
-        return await self.post(urlencode({"payload": json.dumps(payload)}), FORM, **kwargs)
+        return await self.post(payload_form(payload), FORM, **kwargs)
 
     # --- who is acting ---------------------------------------------------------------------
 
@@ -94,17 +219,7 @@ class SlackSide:
 
     def user(self, user_id: str) -> JsonDict:
         name = self.slack.users.get(user_id, {}).get("name", "someone")
-        return {"id": user_id, "username": name, "name": name, "team_id": self.team_of(user_id)}
-
-    def _base(self, user_id: str) -> JsonDict:
-        return {
-            "user": self.user(user_id),
-            "api_app_id": APP_ID,
-            "token": "legacy-verification-token",
-            "team": {"id": self.team_of(user_id), "domain": "workspace"},
-            "enterprise": None,
-            "is_enterprise_install": False,
-        }
+        return payload_user(user_id, name, self.team_of(user_id))
 
     def modal(self, user_id: str) -> JsonDict:
         """The view on top of the user's open modal."""
@@ -125,62 +240,28 @@ class SlackSide:
         **kwargs: Any,
     ) -> Answer:
         """A slash command, as the form body Slack posts."""
-        channel_name = self.slack.channels.get(channel, {}).get("name", "directmessage")
-        form = {
-            "token": "legacy-verification-token",
-            "team_id": team_id or self.team_of(user_id),
-            "team_domain": "workspace",
-            "channel_id": channel,
-            "channel_name": channel_name,
-            "user_id": user_id,
-            "user_name": self.slack.users.get(user_id, {}).get("name", "someone"),
-            "command": "/licenses",
-            "text": text,
-            "api_app_id": APP_ID,
-            "is_enterprise_install": "false",
-            "response_url": self.slack.new_response_url(channel, user_id),
-            "trigger_id": self.slack.new_trigger_id(user_id),
-        }
+        form = slash_command(
+            self.user(user_id),
+            text,
+            channel=channel,
+            channel_name=self.slack.channels.get(channel, {}).get("name", "directmessage"),
+            response_url=self.slack.new_response_url(channel, user_id),
+            trigger_id=self.slack.new_trigger_id(user_id),
+            team_id=team_id,
+        )
         return await self.post(urlencode(form), FORM, **kwargs)
-
-    def _action(self, element: JsonDict, block_id: str, **fields: Any) -> JsonDict:
-        return {
-            "type": element.get("type", "button"),
-            "block_id": block_id,
-            "action_id": element["action_id"],
-            "action_ts": f"{time.time():.6f}",
-            **fields,
-        }
 
     async def type_in_view(
         self, user_id: str, block_id: str, action_id: str, value: str, **kwargs: Any
     ) -> Answer:
         """A keystroke in a dispatching input: the state changes and block_actions follows."""
         view = self.modal(user_id)
-        element_type = "number_input"
-        for block in view.get("blocks", []):
-            if block.get("block_id") == block_id:
-                element_type = (block.get("element") or {}).get("type", element_type)
-        view["state"]["values"].setdefault(block_id, {})[action_id] = {
-            "type": element_type,
-            "value": value,
-        }
-        payload = {
-            "type": "block_actions",
-            **self._base(user_id),
-            "container": {"type": "view", "view_id": view["id"]},
-            "trigger_id": self.slack.new_trigger_id(user_id, view["id"]),
-            "view": view,
-            "actions": [
-                {
-                    "type": element_type,
-                    "block_id": block_id,
-                    "action_id": action_id,
-                    "value": value,
-                    "action_ts": f"{time.time():.6f}",
-                }
-            ],
-        }
+        _, action = keystroke(view, block_id, action_id, value)
+        # Slack keeps what was typed in the view it holds (here: the fake's).
+        typed = {"type": action["type"], "value": value}
+        view["state"]["values"].setdefault(block_id, {})[action_id] = typed
+        trigger_id = self.slack.new_trigger_id(user_id, view["id"])
+        payload = view_actions(self.user(user_id), view, [action], trigger_id)
         return await self.post_payload(payload, **kwargs)
 
     async def click_in_view(
@@ -188,18 +269,9 @@ class SlackSide:
     ) -> Answer:
         """A button in a modal or in App Home."""
         button, block_id = find_element(view["blocks"], action_id)
-        payload = {
-            "type": "block_actions",
-            **self._base(user_id),
-            "container": {"type": "view", "view_id": view["id"]},
-            "trigger_id": self.slack.new_trigger_id(user_id, view["id"]),
-            "view": view,
-            "actions": [
-                self._action(
-                    button, block_id, text=button.get("text"), value=button.get("value", "")
-                )
-            ],
-        }
+        trigger_id = self.slack.new_trigger_id(user_id, view["id"])
+        action = button_action(button, block_id)
+        payload = view_actions(self.user(user_id), view, [action], trigger_id)
         return await self.post_payload(payload, **kwargs)
 
     async def click_in_message(
@@ -207,28 +279,24 @@ class SlackSide:
     ) -> Answer:
         """A button in a message (or an ephemeral one) in a channel or DM."""
         button, block_id = find_element(message["blocks"], action_id)
-        payload = {
-            "type": "block_actions",
-            **self._base(user_id),
-            "container": {
+        payload = interaction(
+            "block_actions",
+            self.user(user_id),
+            container={
                 "type": "message",
                 "message_ts": message["ts"],
                 "channel_id": channel,
                 "is_ephemeral": bool(message.get("ephemeral")),
             },
-            "trigger_id": self.slack.new_trigger_id(user_id),
-            "channel": {
+            trigger_id=self.slack.new_trigger_id(user_id),
+            channel={
                 "id": channel,
                 "name": self.slack.channels.get(channel, {}).get("name", "directmessage"),
             },
-            "message": message,
-            "response_url": self.slack.new_response_url(channel, user_id, message["ts"]),
-            "actions": [
-                self._action(
-                    button, block_id, text=button.get("text"), value=button.get("value", "")
-                )
-            ],
-        }
+            message=message,
+            response_url=self.slack.new_response_url(channel, user_id, message["ts"]),
+            actions=[button_action(button, block_id)],
+        )
         return await self.post_payload(payload, **kwargs)
 
     async def submit(
@@ -243,14 +311,10 @@ class SlackSide:
         view = view or self.modal(user_id)
         for block_id, actions in (values or {}).items():
             view["state"]["values"].setdefault(block_id, {}).update(actions)
-        payload = {
-            "type": "view_submission",
-            **self._base(user_id),
-            "trigger_id": self.slack.new_trigger_id(user_id, view["id"]),
-            "view": view,
-            "response_urls": [],
-        }
-        answer = await self.post_payload(payload, **kwargs)
+        trigger_id = self.slack.new_trigger_id(user_id, view["id"])
+        answer = await self.post_payload(
+            view_submission(self.user(user_id), view, trigger_id), **kwargs
+        )
         if answer.status == 200:
             self.slack.apply_view_response(user_id, view["id"], answer.json())
         return answer
@@ -261,7 +325,7 @@ class SlackSide:
         self.slack.close_modal(user_id)
         if not view.get("notify_on_close"):
             return None
-        payload = {"type": "view_closed", **self._base(user_id), "view": view, "is_cleared": True}
+        payload = interaction("view_closed", self.user(user_id), view=view, is_cleared=True)
         return await self.post_payload(payload)
 
     async def back(self, user_id: str) -> Answer | None:
@@ -272,7 +336,7 @@ class SlackSide:
         self.slack.pop_modal(user_id)
         if not view.get("notify_on_close"):
             return None
-        payload = {"type": "view_closed", **self._base(user_id), "view": view, "is_cleared": False}
+        payload = interaction("view_closed", self.user(user_id), view=view, is_cleared=False)
         return await self.post_payload(payload)
 
     async def open_home(self, user_id: str) -> Answer:

@@ -44,15 +44,13 @@ async def post(client: TestClient[Any, Any], path: str, **body: Any) -> JsonDict
 
 
 async def eventually(
-    client: TestClient[Any, Any], user: str, check: Callable[[JsonDict], bool]
+    client: TestClient[Any, Any], box: Sandbox, user: str, check: Callable[[JsonDict], bool]
 ) -> JsonDict:
-    """The user's state once `check` holds (the bot works after its ack)."""
-    for _ in range(100):
-        seen = await state(client, user)
-        if check(seen):
-            return seen
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"never happened; last state: {seen}")
+    """The user's state once the bot has done what it does after its acks; `check` holds."""
+    await box.runtime.settle()
+    seen = await state(client, user)
+    assert check(seen), seen
+    return seen
 
 
 def top_modal(seen: JsonDict) -> JsonDict:
@@ -91,10 +89,12 @@ async def test_state_lists_users_conversations_and_no_modal(
     assert unknown.status == 400
 
 
-async def test_a_refused_command_shows_the_bots_ephemeral(client: TestClient[Any, Any]) -> None:
+async def test_a_refused_command_shows_the_bots_ephemeral(
+    client: TestClient[Any, Any], box: Sandbox
+) -> None:
     answer = await post(client, "/api/command", user="U0BOB", text="/licenses", channel="C0GENERAL")
     assert answer["status"] == 200
-    seen = await eventually(client, "U0BOB", lambda s: bool(s["messages"]["C0GENERAL"]))
+    seen = await eventually(client, box, "U0BOB", lambda s: bool(s["messages"]["C0GENERAL"]))
     (message,) = seen["messages"]["C0GENERAL"]
     assert message["ephemeral"] and message["user"] == BOT_USER_ID
     assert "Only license admins of *Acme Corp*" in message["blocks"][0]["text"]["text"]
@@ -115,9 +115,10 @@ async def test_bad_requests_are_refused_with_a_reason(client: TestClient[Any, An
 
 async def test_typing_answers_once_the_quote_is_shown_and_errors_are_kept(
     client: TestClient[Any, Any],
+    box: Sandbox,
 ) -> None:
     await post(client, "/api/command", user="U0ANN", text="/licenses add", channel="C0GENERAL")
-    seen = await eventually(client, "U0ANN", lambda s: bool(s["modals"]))
+    seen = await eventually(client, box, "U0ANN", lambda s: bool(s["modals"]))
     view = top_modal(seen)
     typed = await post(
         client,
@@ -144,9 +145,11 @@ async def test_typing_answers_once_the_quote_is_shown_and_errors_are_kept(
     assert (await state(client, "U0ANN"))["modals"] == []
 
 
-async def test_back_returns_to_the_view_under_a_pushed_one(client: TestClient[Any, Any]) -> None:
+async def test_back_returns_to_the_view_under_a_pushed_one(
+    client: TestClient[Any, Any], box: Sandbox
+) -> None:
     await post(client, "/api/command", user="U0ANN", text="/licenses", channel="C0GENERAL")
-    plan = top_modal(await eventually(client, "U0ANN", lambda s: bool(s["modals"])))
+    plan = top_modal(await eventually(client, box, "U0ANN", lambda s: bool(s["modals"])))
     await post(
         client,
         "/api/click",
@@ -155,7 +158,7 @@ async def test_back_returns_to_the_view_under_a_pushed_one(client: TestClient[An
         view_id=plan["id"],
         action_id="request_removal",
     )
-    seen = await eventually(client, "U0ANN", lambda s: len(s["modals"]) == 2)
+    seen = await eventually(client, box, "U0ANN", lambda s: len(s["modals"]) == 2)
     assert top_modal(seen)["title"]["text"] == "Remove licenses"
     await post(client, "/api/back", user="U0ANN")
     assert [m["id"] for m in (await state(client, "U0ANN"))["modals"]] == [plan["id"]]
@@ -175,8 +178,9 @@ async def test_events_stream_a_change_when_the_bot_calls_slack(
 
 async def test_app_home_opens_through_the_app_home_opened_event(
     client: TestClient[Any, Any],
+    box: Sandbox,
 ) -> None:
     answer = await post(client, "/api/home", user="U0ANN")
     assert answer["status"] == 200
-    seen = await eventually(client, "U0ANN", lambda s: s["home"] is not None)
+    seen = await eventually(client, box, "U0ANN", lambda s: s["home"] is not None)
     assert seen["home"]["blocks"][0]["text"]["text"] == "Acme Corp licenses"

@@ -1,10 +1,14 @@
-"""Shared fixtures: databases (SQLite always, PostgreSQL when TEST_DATABASE_URL is set)."""
+"""Shared fixtures: databases (SQLite always, PostgreSQL when TEST_DATABASE_URL is set).
+
+Every FakeSlack of the tests also checks Block Kit against the strict schema when it is there.
+"""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -13,10 +17,25 @@ from sqlalchemy import text
 
 from bot.config import Settings
 from bot.db import create_engine, session_factory, sync_url, upgrade
+from bot.sandbox.fake_slack import FakeSlack
 from bot.services.context import ServiceContext
+from tests import blockkit_schema
 
-REPO = Path(__file__).resolve().parents[1]
-SCHEMA_PATH = REPO.parent / "shared" / "slack" / "block-kit.schema.json"
+
+@pytest.fixture(autouse=True, scope="session")
+def _block_kit_schema_in_fake_slack() -> Iterator[None]:
+    """Every FakeSlack of the tests also holds what the bot sends to the strict JSON schema.
+
+    Only when the schema is there (see tests/blockkit_schema.py); the tests that need it
+    skip without it, or fail in CI.
+    """
+    if not blockkit_schema.schema_available():
+        yield
+        return
+    check = partial(blockkit_schema.schema_errors, path=blockkit_schema.schema_path())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FakeSlack, "default_block_checks", (check,))
+        yield
 
 
 def postgres_base_url() -> str:

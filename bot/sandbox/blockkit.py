@@ -1,61 +1,66 @@
-"""Block Kit validation: the shared JSON schema plus the surface rules it only documents.
+"""Block Kit validation for the fake Slack Web API: slack-sdk's models plus Slack's surface rules.
 
-Slack refuses an invalid view or message outright, so builder tests and the fake Web API
-check the same rules here and describe problems the way Slack does
-(`message [json-pointer:/blocks/0/text]`).
+Slack refuses an invalid view or message outright, so the fake Web API refuses what Slack
+would, and describes each problem the way Slack does (`message [json-pointer:/blocks/0/text]`).
+Two sources, both runtime dependencies only:
+
+- slack-sdk's own models (`View`, `Block.parse` and the elements and text objects they
+  parse) and their validators: unknown block and element types, required fields, lengths
+  (titles, texts, labels, ids, options) and item counts per block.
+- The rules below, which Slack enforces and slack-sdk does not check: blocks per surface,
+  unique block_ids and action_ids, plain_text where Slack allows nothing else, non-empty
+  texts, a submit button on modals with inputs, number_input bounds, message-wide totals.
+
+The tests add the strict Block Kit JSON schema on top (tests/blockkit_schema.py).
 """
 
 from __future__ import annotations
 
-import json
-import os
+import re
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.basic_objects import JsonObject
+from slack_sdk.models.blocks import Block, DividerBlock
+from slack_sdk.models.views import View
 
-MAX_VIEW_BLOCKS = 100
 MAX_MESSAGE_BLOCKS = 50
 MAX_MESSAGE_MARKDOWN_CHARS = 12_000
 MAX_MESSAGE_TABLES = 1
 MAX_MESSAGE_CHARTS = 2
 
-_WRAPPED = {"modal": "modal_view", "home": "home_view"}
+# Where Slack accepts a plain_text object only: (the owner's type, the field).
+_PLAIN_TEXT_ONLY = {
+    ("modal", "title"),
+    ("modal", "submit"),
+    ("modal", "close"),
+    ("header", "text"),
+    ("input", "label"),
+    ("input", "hint"),
+    ("button", "text"),
+}
+# What the models raise on a malformed value (a missing field, a wrong type).
+_MALFORMED = (TypeError, ValueError, KeyError, AttributeError, SlackObjectFormationError)
 
 
-def schema_path() -> Path:
-    """`BLOCK_KIT_SCHEMA` if set, else `../shared/slack/block-kit.schema.json` beside the repo."""
-    override = os.environ.get("BLOCK_KIT_SCHEMA")
-    if override:
-        return Path(override)
-    repo = Path(__file__).resolve().parents[2]
-    return repo.parent / "shared" / "slack" / "block-kit.schema.json"
-
-
-def schema_available() -> bool:
-    return schema_path().is_file()
-
-
-def validate_modal(view: dict[str, Any], at: str = "") -> list[str]:
+def validate_modal(view: Any, at: str = "") -> list[str]:
     """Problems with a modal as sent to views.open/push/update; `at` prefixes the pointers."""
-    return _schema_errors("modal", view, at) + _view_rules(view, at)
+    return _view_problems("modal", view, at)
 
 
-def validate_home(view: dict[str, Any], at: str = "") -> list[str]:
+def validate_home(view: Any, at: str = "") -> list[str]:
     """Problems with an App Home view as sent to views.publish."""
-    return _schema_errors("home", view, at) + _view_rules(view, at)
+    return _view_problems("home", view, at)
 
 
-def validate_message_blocks(blocks: list[Any], at: str = "/blocks") -> list[str]:
+def validate_message_blocks(blocks: Any, at: str = "/blocks") -> list[str]:
     """Problems with a message's `blocks` (chat.postMessage/postEphemeral/update, response_url)."""
-    errors = _schema_errors("message", blocks, at)
     if not isinstance(blocks, list):
-        return errors
-    errors += _block_rules(blocks, at, MAX_MESSAGE_BLOCKS)
+        return [f"must be an array [json-pointer:{at}]"]
+    errors = _model_problems(blocks, at) + _block_rules(blocks, at, MAX_MESSAGE_BLOCKS)
     markdown = sum(
         len(b.get("text", ""))
         for b in blocks
@@ -72,141 +77,132 @@ def validate_message_blocks(blocks: list[Any], at: str = "/blocks") -> list[str]
         errors.append(
             f"no more than {MAX_MESSAGE_CHARTS} data_visualization blocks per message [json-pointer:{at}]"
         )
+    return list(dict.fromkeys(errors))
+
+
+def _view_problems(kind: str, view: Any, at: str) -> list[str]:
+    if not isinstance(view, dict):
+        return [f"must be an object [json-pointer:{at}]"]
+    if view.get("type") != kind:
+        return [f"must be {kind!r} [json-pointer:{at}/type]"]
+    blocks = view.get("blocks")
+    if not isinstance(blocks, list):
+        return [f"must be an array [json-pointer:{at}/blocks]"]
+    errors = _model_problems(blocks, f"{at}/blocks")
+    # The view's own fields. Its blocks were checked above, each with its pointer; stand-ins
+    # take their place so that View still counts them.
+    fields = {key: value for key, value in view.items() if key != "blocks"}
+    try:
+        model = View(**fields, blocks=[DividerBlock()] * len(blocks))
+    except _MALFORMED as exc:
+        errors.append(f"{_malformed(exc)} [json-pointer:{at}]")
+    else:
+        errors += _object_problems(model, view, at, skip="blocks")
+    for key in ("title", "submit", "close"):
+        errors += _plain_text_only(kind, key, view.get(key), f"{at}/{key}")
+    if kind == "modal" and view.get("submit") is None and _has_input(blocks):
+        errors.append(f"'submit' is required when a modal has input blocks [json-pointer:{at}]")
+    errors += _block_rules(blocks, f"{at}/blocks", None)  # View counts them (100 at most)
+    return list(dict.fromkeys(errors))
+
+
+# --- slack-sdk's models -------------------------------------------------------------------
+
+
+def _model_problems(blocks: list[Any], at: str) -> list[str]:
+    """Each block parsed by slack-sdk, and every object in it checked by its validators."""
+    errors: list[str] = []
+    for index, raw in enumerate(blocks):
+        here = f"{at}/{index}"
+        if not isinstance(raw, dict):
+            errors.append(f"must be an object [json-pointer:{here}]")
+            continue
+        try:
+            block = Block.parse(raw)
+        except _MALFORMED as exc:
+            errors.append(f"{_malformed(exc)} [json-pointer:{here}]")
+            continue
+        if block is None:
+            errors.append(f"{_unsupported(raw)} [json-pointer:{here}]")
+            continue
+        errors += _object_problems(block, raw, here)
     return errors
 
 
-# --- the schema -------------------------------------------------------------------------
+def _object_problems(model: JsonObject, raw: Any, at: str, skip: str = "") -> list[str]:
+    """`model`'s failed validators, then its nested objects', pointing into `raw` (its JSON)."""
+    errors = [f"{message} [json-pointer:{_field(message, raw, at)}]" for message in _failed(model)]
+    source = raw if isinstance(raw, dict) else {}
+    for name in sorted(model.attributes - {skip}):
+        value, raw_value = getattr(model, name, None), source.get(name)
+        if isinstance(value, JsonObject):
+            errors += _object_problems(value, raw_value, f"{at}/{name}")
+        elif isinstance(value, list | tuple) and isinstance(raw_value, list):
+            for index, (item, raw_item) in enumerate(zip(value, raw_value, strict=False)):
+                here = f"{at}/{name}/{index}"
+                if isinstance(item, JsonObject):
+                    errors += _object_problems(item, raw_item, here)
+                elif item is None and isinstance(raw_item, dict):
+                    errors.append(f"{_unsupported(raw_item)} [json-pointer:{here}]")
+        elif value is None and isinstance(raw_value, dict) and raw_value.get("type"):
+            errors.append(f"{_unsupported(raw_value)} [json-pointer:{at}/{name}]")
+    return errors
+
+
+def _failed(model: JsonObject) -> list[str]:
+    """The messages of every validator `model` fails (validate_json stops at the first)."""
+    messages: list[str] = []
+    for name in _validator_names(type(model)):
+        try:
+            getattr(model, name)()
+        except SlackObjectFormationError as exc:
+            messages.append(str(exc))
+        except _MALFORMED as exc:  # a validator tripping over a value of the wrong type
+            messages.append(_malformed(exc))
+    return messages
 
 
 @cache
-def _validator(path: str, surface: str) -> Any:
-    """One validator per schema file and surface, kept: building one is the slow part."""
-    schema = json.loads(Path(path).read_text(encoding="utf-8"))
-    if surface in _WRAPPED:
-        schema = {"$ref": f"#/$defs/{_WRAPPED[surface]}", "$defs": schema["$defs"]}
-    Draft202012Validator.check_schema(schema)
-    return _discriminating(schema["$defs"])(schema)
-
-
-def _discriminating(defs: dict[str, Any]) -> Any:
-    """Draft 2020-12, with oneOf/anyOf skipping branches whose `type` const cannot match.
-
-    Every block, element and text object is such a union; trying all ~20 branches made a
-    modal take ~20 ms to check. A skipped branch could only have failed, so results are
-    the same, minus the "wrong type" noise that `_causes` drops anyway.
-    """
-
-    def kind(branch: Any) -> Any:
-        if isinstance(branch, dict) and str(branch.get("$ref", "")).startswith("#/$defs/"):
-            branch = defs.get(branch["$ref"].removeprefix("#/$defs/"))
-        if not isinstance(branch, dict):
-            return None
-        return branch.get("properties", {}).get("type", {}).get("const")
-
-    def narrowed(keyword: Any) -> Any:
-        def check(validator: Any, branches: Any, instance: Any, schema: Any) -> Any:
-            wanted = instance.get("type") if isinstance(instance, dict) else None
-            if isinstance(wanted, str):
-                branches = [b for b in branches if kind(b) in (None, wanted)]
-            return keyword(validator, branches, instance, schema)
-
-        return check
-
-    keywords = Draft202012Validator.VALIDATORS
-    return validators.extend(
-        Draft202012Validator,
-        {name: narrowed(keywords[name]) for name in ("oneOf", "anyOf")},
+def _validator_names(cls: type) -> tuple[str, ...]:
+    return tuple(
+        name
+        for name in sorted(dir(cls))
+        if not name.startswith("__") and getattr(getattr(cls, name, None), "validator", False)
     )
 
 
-def _schema_errors(surface: str, instance: Any, at: str) -> list[str]:
-    path = schema_path()
-    if not path.is_file():
-        return []
-    validator = _validator(str(path), surface)
-    found = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
-    problems = dict.fromkeys(problem for error in found for problem in _causes(error))
-    return [f"{message} [json-pointer:{at}{pointer}]" for pointer, message in problems]
+def _field(message: str, raw: Any, at: str) -> str:
+    """slack-sdk's messages start with the field they are about: point at it when present."""
+    first = message.split(" ", 1)[0]
+    return f"{at}/{first}" if isinstance(raw, dict) and first in raw else at
 
 
-def _causes(error: ValidationError) -> Iterator[tuple[str, str]]:
-    """(pointer, message) of the errors worth reporting.
-
-    A failed oneOf/anyOf (every block, element and text object is one) says only "not valid
-    under any schema"; the useful errors are those of the branches whose `type` matched.
-    """
-    if error.validator not in ("oneOf", "anyOf") or "valid under each of" in error.message:
-        yield _pointer(error), _describe(error)
-        return
-    branches: dict[Any, list[ValidationError]] = {}
-    for sub in error.context:
-        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
-    matching = [errs for errs in branches.values() if not any(map(_wrong_kind, errs))]
-    subs = [sub for errs in matching for sub in errs]
-    if not subs:
-        kind = error.instance.get("type") if isinstance(error.instance, dict) else None
-        message = f"unsupported type {kind!r}" if isinstance(kind, str) else _describe(error)
-        yield _pointer(error), message
-    elif len(matching) > 1 and all(not sub.relative_path for sub in subs):
-        # e.g. a section with neither `text` nor `fields`: one message naming the choices.
-        yield _pointer(error), " or ".join(dict.fromkeys(map(_describe, subs)))
-    else:
-        for sub in subs:
-            yield from _causes(sub)
+def _unsupported(raw: dict[str, Any]) -> str:
+    kind = raw.get("type")
+    return f"unsupported type {kind!r}" if kind else "'type' is a required property"
 
 
-def _wrong_kind(error: ValidationError) -> bool:
-    """True when a branch failed on its discriminator: a different `type`, or not an object."""
-    if error.validator == "type" and not error.relative_path:
-        return True
-    return error.validator in ("const", "enum") and list(error.relative_path) == ["type"]
+_MISSING = re.compile(r"missing \d+ required (?:keyword-only |positional )?arguments?: (.+)")
 
 
-def _describe(error: ValidationError) -> str:
-    """Short messages: jsonschema's own repeat the whole (possibly 3,000-char) instance."""
-    value = error.validator_value
-    match error.validator:
-        case "maxLength":
-            return f"must be at most {value} characters"
-        case "minLength":
-            return f"must be at least {value} characters" if value > 1 else "must not be empty"
-        case "maxItems":
-            return f"no more than {value} items allowed"
-        case "minItems":
-            return f"must have at least {value} items"
-        case "const":
-            return f"must be {value!r}"
-        case "enum":
-            return f"must be one of {', '.join(map(repr, value))}"
-        case "type":
-            return f"must be of type {value}"
-        case "oneOf" | "anyOf":
-            return "failed to match all allowed schemas"
-        case _:
-            message: str = error.message
-            return message if len(message) <= 200 else message[:197] + "..."
+def _malformed(exc: BaseException) -> str:
+    """A model's constructor refusing the JSON, in words about the JSON."""
+    missing = _MISSING.search(str(exc))
+    if missing:
+        names = re.findall(r"'([^']+)'", missing.group(1))
+        return "; ".join(f"{name!r} is a required property" for name in names)
+    if isinstance(exc, KeyError):
+        return f"{exc} is a required property"
+    return f"invalid value: {exc}"
 
 
-def _pointer(error: ValidationError) -> str:
-    return "".join(
-        "/" + str(part).replace("~", "~0").replace("/", "~1") for part in error.absolute_path
-    )
+# --- Slack's rules that slack-sdk does not check --------------------------------------------
 
 
-# --- rules the schema documents but cannot express --------------------------------------
-
-
-def _view_rules(view: Any, at: str) -> list[str]:
-    blocks = view.get("blocks") if isinstance(view, dict) else None
-    if not isinstance(blocks, list):
-        return []
-    return _block_rules(blocks, f"{at}/blocks", MAX_VIEW_BLOCKS)
-
-
-def _block_rules(blocks: list[Any], at: str, max_blocks: int) -> list[str]:
-    """Block count, unique block_ids per surface, unique action_ids per block, number bounds."""
+def _block_rules(blocks: list[Any], at: str, max_blocks: int | None) -> list[str]:
+    """Block count, unique ids, plain_text-only fields, non-empty texts, number bounds."""
     errors: list[str] = []
-    if len(blocks) > max_blocks:
+    if max_blocks is not None and len(blocks) > max_blocks:
         errors.append(f"no more than {max_blocks} items allowed [json-pointer:{at}]")
     block_ids: set[str] = set()
     for index, block in enumerate(blocks):
@@ -219,30 +215,46 @@ def _block_rules(blocks: list[Any], at: str, max_blocks: int) -> list[str]:
                 errors.append(f"duplicate block_id {block_id!r} [json-pointer:{here}/block_id]")
             block_ids.add(block_id)
         action_ids: set[str] = set()
-        for path, element in _elements(block, here):
-            action_id = element.get("action_id")
+        for path, node in _objects(block, here):
+            kind = node.get("type")
+            action_id = node.get("action_id")
             if isinstance(action_id, str):
                 if action_id in action_ids:
                     errors.append(
                         f"duplicate action_id {action_id!r} in one block [json-pointer:{path}/action_id]"
                     )
                 action_ids.add(action_id)
-            if element.get("type") == "number_input":
-                errors += _number_bounds(element, path)
+            if kind in ("plain_text", "mrkdwn") and node.get("text") == "":
+                errors.append(f"must not be empty [json-pointer:{path}/text]")
+            for key, value in node.items():
+                errors += _plain_text_only(kind, key, value, f"{path}/{key}")
+            if kind == "number_input":
+                errors += _number_bounds(node, path)
     return errors
 
 
-def _elements(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every object nested in a block that carries an action_id or is a number_input."""
+def _objects(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every object in a block, the block included, with its pointer."""
     if isinstance(node, dict):
-        if "action_id" in node or node.get("type") == "number_input":
-            yield path, node
+        yield path, node
         for key, value in node.items():
             if isinstance(value, dict | list):
-                yield from _elements(value, f"{path}/{key}")
+                yield from _objects(value, f"{path}/{key}")
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            yield from _elements(value, f"{path}/{index}")
+            yield from _objects(value, f"{path}/{index}")
+
+
+def _plain_text_only(owner: Any, key: str, value: Any, path: str) -> list[str]:
+    if (owner, key) not in _PLAIN_TEXT_ONLY and key != "placeholder":
+        return []
+    if isinstance(value, dict) and value.get("type") not in (None, "plain_text"):
+        return [f"must be 'plain_text' [json-pointer:{path}/type]"]
+    return []
+
+
+def _has_input(blocks: list[Any]) -> bool:
+    return any(isinstance(block, dict) and block.get("type") == "input" for block in blocks)
 
 
 def _number_bounds(element: dict[str, Any], path: str) -> list[str]:

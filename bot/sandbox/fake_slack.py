@@ -17,16 +17,19 @@ import secrets
 import string
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from aiohttp import web
 
 from bot.sandbox import blockkit
 
 JsonDict = dict[str, Any]
+# A Block Kit check beyond blockkit's: (surface "modal" | "home" | "message", the view or the
+# blocks, the pointer prefix "/view" or "/blocks") -> Slack-style errors, [] when valid.
+BlockCheck = Callable[[str, Any, str], list[str]]
 
 BOT_USER_ID = "U0BOT"
 BOT_ID = "B0BOT"
@@ -148,12 +151,17 @@ class _Failure:
 class FakeSlack:
     """The Web API methods licensebot calls, with Slack's rules, on `http://127.0.0.1:PORT/api/`."""
 
+    # Checks a FakeSlack applies after blockkit's when not given `block_checks`: none in the
+    # product; the tests add the strict Block Kit JSON schema (tests/blockkit_schema.py).
+    default_block_checks: ClassVar[tuple[BlockCheck, ...]] = ()
+
     def __init__(
         self,
         bot_token: str = "xoxb-test",
         team_id: str = "T0ACME",
         validate_blocks: bool = True,
         strict_triggers: bool = True,
+        block_checks: Sequence[BlockCheck] | None = None,
     ) -> None:
         self.bot_token = bot_token
         self.team_id = team_id
@@ -161,6 +169,9 @@ class FakeSlack:
         self.team_domain = "acme"
         self.scopes = list(DEFAULT_SCOPES)
         self.validate_blocks = validate_blocks
+        self.block_checks = tuple(
+            self.default_block_checks if block_checks is None else block_checks
+        )
         # Off only for load tests that make trigger ids in another process.
         self.strict_triggers = strict_triggers
         self.clock: Callable[[], float] = time.monotonic
@@ -657,12 +668,23 @@ class FakeSlack:
             raise invalid_arguments(f"must be '{kind}' [json-pointer:/view/type]")
         if len(json.dumps(view)) > MAX_VIEW_BYTES:
             raise SlackError("view_too_large")
-        if self.validate_blocks:
-            check = blockkit.validate_modal if kind == "modal" else blockkit.validate_home
-            errors = check(view, at="/view")
-            if errors:
-                raise invalid_arguments(*errors)
+        errors = self._block_errors(kind, view, "/view")
+        if errors:
+            raise invalid_arguments(*errors)
         return view
+
+    def _block_errors(self, surface: str, instance: Any, at: str) -> list[str]:
+        """What Slack would refuse in a view or a message's blocks: blockkit, then block_checks."""
+        if not self.validate_blocks:
+            return []
+        if surface == "message":
+            errors = blockkit.validate_message_blocks(instance, at)
+        else:
+            check = blockkit.validate_modal if surface == "modal" else blockkit.validate_home
+            errors = check(instance, at)
+        for extra in self.block_checks:
+            errors += extra(surface, instance, at)
+        return list(dict.fromkeys(errors))
 
     def _check_external_id(self, view: JsonDict, own_id: str | None = None) -> None:
         external_id = view.get("external_id")
@@ -739,10 +761,9 @@ class FakeSlack:
             raise SlackError("no_text")
         if text and len(text) > MAX_TEXT_CHARS:
             raise SlackError("msg_too_long")
-        if blocks and self.validate_blocks:
-            errors = blockkit.validate_message_blocks(blocks)
-            if errors:
-                raise invalid_blocks(errors)
+        errors = self._block_errors("message", blocks, "/blocks") if blocks else []
+        if errors:
+            raise invalid_blocks(errors)
         return text, blocks
 
     def _new_message(self, text: str | None, blocks: list[Any] | None, thread_ts: Any) -> JsonDict:

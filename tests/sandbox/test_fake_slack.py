@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.sandbox import blockkit
 from bot.sandbox.fake_slack import BOT_ID, BOT_USER_ID, FakeSlack
+from tests import blockkit_schema
 
 TOKEN = "xoxb-test"
 
@@ -30,12 +33,8 @@ class Clock:
 
 @pytest.fixture
 def schema() -> None:
-    """Schema-dependent tests: skipped without the shared schema, except in CI."""
-    if blockkit.schema_available():
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"CI must validate Block Kit: {blockkit.schema_path()} is missing")
-    pytest.skip(f"Block Kit schema not found at {blockkit.schema_path()}")
+    """Tests of the strict JSON schema: skipped without it, except in CI."""
+    blockkit_schema.require_schema()
 
 
 @pytest.fixture
@@ -273,7 +272,6 @@ async def test_views_publish_keeps_one_home_per_user(
 # --- Block Kit validation ---------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("schema")
 async def test_an_invalid_modal_is_refused_and_the_trigger_survives(
     slack: FakeSlack, client: AsyncWebClient
 ) -> None:
@@ -282,13 +280,17 @@ async def test_an_invalid_modal_is_refused_and_the_trigger_survives(
     refusal = await refused(client.views_open(trigger_id=trigger, view=bad))
     assert refusal["error"] == "invalid_arguments"
     messages = refusal["response_metadata"]["messages"]
-    assert "[ERROR] must be at most 24 characters [json-pointer:/view/title/text]" in messages
-    assert any("[json-pointer:/view/blocks/0]" in m and "'text'" in m for m in messages)
+    assert "[ERROR] title must be between 1 and 24 characters [json-pointer:/view/title]" in (
+        messages
+    )
+    assert (
+        "[ERROR] text or fields attribute must be specified [json-pointer:/view/blocks/0]"
+        in messages
+    )
     assert slack.views == {}
     await client.views_open(trigger_id=trigger, view=modal())  # arguments are checked first
 
 
-@pytest.mark.usefixtures("schema")
 async def test_invalid_message_blocks_are_refused(slack: FakeSlack, client: AsyncWebClient) -> None:
     blocks = [{"type": "header", "text": {"type": "mrkdwn", "text": "*Receipt*"}}]
     refusal = await refused(client.chat_postMessage(channel="C0CSM", text="x", blocks=blocks))
@@ -306,8 +308,43 @@ async def test_surface_rules_apply_to_messages(client: AsyncWebClient) -> None:
     assert empty["error"] == "no_text"
 
 
+async def test_extra_block_checks_refuse_too() -> None:
+    seen: list[tuple[str, str]] = []
+
+    def no_dividers(surface: str, instance: Any, at: str) -> list[str]:
+        seen.append((surface, at))
+        blocks = instance["blocks"] if isinstance(instance, dict) else instance
+        return [f"no dividers [json-pointer:{at}]" for b in blocks if b["type"] == "divider"]
+
+    async with FakeSlack(block_checks=[no_dividers]) as slack:
+        client = AsyncWebClient(token="xoxb-test", base_url=slack.url)
+        refusal = await refused(
+            client.chat_postMessage(channel="U0BOT", text="x", blocks=[{"type": "divider"}])
+        )
+        assert refusal["errors"] == ["no dividers [json-pointer:/blocks]"]
+        home_view = home(section("ok"), {"type": "divider"})
+        published = await refused(client.views_publish(user_id="U0BOT", view=home_view))
+        assert published["response_metadata"]["messages"] == [
+            "[ERROR] no dividers [json-pointer:/view]"
+        ]
+        await client.views_open(trigger_id=slack.new_trigger_id(), view=modal())
+    assert seen == [("message", "/blocks"), ("home", "/view"), ("modal", "/view")]
+
+
+@pytest.mark.usefixtures("schema")
+async def test_the_tests_fake_slack_also_applies_the_schema(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    """What slack-sdk lets through and the strict schema refuses: an unknown field."""
+    typo = [{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}, "colour": "red"}]
+    assert blockkit.validate_message_blocks(typo) == []
+    refusal = await refused(client.chat_postMessage(channel="C0CSM", text="x", blocks=typo))
+    assert refusal["error"] == "invalid_blocks"
+    assert any("'colour'" in e and "[json-pointer:/blocks/0]" in e for e in refusal["errors"])
+
+
 async def test_validation_can_be_turned_off() -> None:
-    async with FakeSlack(validate_blocks=False) as slack:
+    async with FakeSlack(validate_blocks=False, block_checks=[lambda *_: ["never"]]) as slack:
         client = AsyncWebClient(token="xoxb-test", base_url=slack.url)
         bad = modal("A title far longer than twenty-four characters", {"type": "section"})
         await client.views_open(trigger_id=slack.new_trigger_id(), view=bad)
@@ -452,67 +489,146 @@ async def test_subscribers_see_every_call(slack: FakeSlack, client: AsyncWebClie
 
 # --- blockkit.py on its own ------------------------------------------------------------------
 
+NUMBER = {
+    "type": "input",
+    "block_id": "count",
+    "dispatch_action": True,
+    "label": {"type": "plain_text", "text": "Licenses to add"},
+    "element": {
+        "type": "number_input",
+        "action_id": "count",
+        "is_decimal_allowed": False,
+        "min_value": "1",
+        "max_value": "500",
+    },
+}
 
-@pytest.mark.usefixtures("schema")
+
 def test_valid_surfaces_have_no_errors() -> None:
-    number = {
-        "type": "input",
-        "block_id": "count",
-        "dispatch_action": True,
-        "label": {"type": "plain_text", "text": "Licenses to add"},
-        "element": {
-            "type": "number_input",
-            "action_id": "count",
-            "is_decimal_allowed": False,
-            "min_value": "1",
-            "max_value": "500",
-        },
-    }
-    assert blockkit.validate_modal(modal("Add licenses", number, submit=_text("Order Now"))) == []
+    assert blockkit.validate_modal(modal("Add licenses", NUMBER, submit=_text("Order Now"))) == []
     assert blockkit.validate_home(home()) == []
     assert blockkit.validate_message_blocks([section("hi"), {"type": "divider"}]) == []
 
 
 @pytest.mark.usefixtures("schema")
+def test_valid_surfaces_match_the_schema() -> None:
+    errors = blockkit_schema.schema_errors
+    assert errors("modal", modal("Add licenses", NUMBER, submit=_text("Order Now"))) == []
+    assert errors("home", home()) == []
+    assert errors("message", [section("hi"), {"type": "divider"}]) == []
+
+
+def test_slack_sdk_models_refuse_and_point_at_the_problem() -> None:
+    too_long = modal("A title far longer than twenty-four characters", section("x" * 3001))
+    assert blockkit.validate_modal(too_long, at="/view") == [
+        "text attribute cannot exceed 3000 characters [json-pointer:/view/blocks/0/text]",
+        "title must be between 1 and 24 characters [json-pointer:/view/title]",
+    ]
+    assert blockkit.validate_message_blocks([{"type": "banner"}]) == [
+        "unsupported type 'banner' [json-pointer:/blocks/0]"
+    ]
+    no_label = {"type": "input", "element": {"type": "plain_text_input", "action_id": "why"}}
+    assert blockkit.validate_modal(modal("Why", no_label, submit=_text("Send"))) == [
+        "'label' is a required property [json-pointer:/blocks/0]"
+    ]
+    button = {"type": "button", "text": _text("x" * 76), "action_id": "go"}
+    assert blockkit.validate_message_blocks([{"type": "actions", "elements": [button]}]) == [
+        "text attribute cannot exceed 75 characters [json-pointer:/blocks/0/elements/0/text]"
+    ]
+
+
+def test_surface_rules_beyond_slack_sdk() -> None:
+    fifty_one = [{"type": "divider"}] * 51
+    assert blockkit.validate_message_blocks(fifty_one) == [
+        "no more than 50 items allowed [json-pointer:/blocks]"
+    ]
+    buttons = {
+        "type": "actions",
+        "elements": [
+            {"type": "button", "text": _text("Approve"), "action_id": "decide"},
+            {"type": "button", "text": _text("Deny"), "action_id": "decide"},
+        ],
+    }
+    assert blockkit.validate_message_blocks([buttons]) == [
+        "duplicate action_id 'decide' in one block [json-pointer:/blocks/0/elements/1/action_id]"
+    ]
+    outside = {**NUMBER, "element": {**NUMBER["element"], "initial_value": "501"}}
+    assert blockkit.validate_modal(modal("Add", outside, submit=_text("Go")), at="/view") == [
+        "initial_value must lie within min_value and max_value "
+        "[json-pointer:/view/blocks/0/element/initial_value]"
+    ]
+    bounds = {**NUMBER, "element": {**NUMBER["element"], "min_value": "9", "max_value": "2"}}
+    assert blockkit.validate_modal(modal("Add", bounds, submit=_text("Go")), at="/view") == [
+        "min_value must not exceed max_value [json-pointer:/view/blocks/0/element/min_value]"
+    ]
+    assert blockkit.validate_modal(modal("Add", NUMBER)) == [
+        "'submit' is required when a modal has input blocks [json-pointer:]"
+    ]
+    header = {"type": "header", "text": {"type": "mrkdwn", "text": "*Plan*"}}
+    assert blockkit.validate_home(home(header, section(""))) == [
+        "must be 'plain_text' [json-pointer:/blocks/0/text/type]",
+        "must not be empty [json-pointer:/blocks/1/text/text]",
+    ]
+    markdown = [{"type": "markdown", "text": "x" * 6001}] * 2
+    assert blockkit.validate_message_blocks(markdown) == [
+        "markdown blocks exceed 12000 characters in total [json-pointer:/blocks]"
+    ]
+
+
+def test_malformed_input_is_refused_not_raised() -> None:
+    assert blockkit.validate_modal("view") == ["must be an object [json-pointer:]"]
+    assert blockkit.validate_home({"type": "home"}) == ["must be an array [json-pointer:/blocks]"]
+    assert blockkit.validate_message_blocks([3, {"text": "x"}, {"type": "section", "text": 5}]) == [
+        "must be an object [json-pointer:/blocks/0]",
+        "'type' is a required property [json-pointer:/blocks/1]",
+        "text or fields attribute must be specified [json-pointer:/blocks/2/text]",
+    ]
+
+
+@pytest.mark.usefixtures("schema")
 def test_schema_errors_point_at_the_problem() -> None:
+    errors = blockkit_schema.schema_errors
     no_submit = modal(
         "Add", {"type": "input", "label": _text("n"), "element": {"type": "plain_text_input"}}
     )
-    assert blockkit.validate_modal(no_submit) == ["'submit' is a required property [json-pointer:]"]
-    unknown = blockkit.validate_message_blocks([{"type": "banner"}])
-    assert unknown == ["unsupported type 'banner' [json-pointer:/blocks/0]"]
-    too_long = blockkit.validate_home(home(section("x" * 3001)))
-    assert too_long == ["must be at most 3000 characters [json-pointer:/blocks/0/text/text]"]
+    assert errors("modal", no_submit) == ["'submit' is a required property [json-pointer:]"]
+    assert errors("message", [{"type": "banner"}], "/blocks") == [
+        "unsupported type 'banner' [json-pointer:/blocks/0]"
+    ]
+    too_long = errors("home", home(section("x" * 3001)), "/view")
+    assert too_long == ["must be at most 3000 characters [json-pointer:/view/blocks/0/text/text]"]
 
 
-def test_surface_rules_beyond_the_schema() -> None:
-    fifty_one = [{"type": "divider"}] * 51
-    assert (
-        "no more than 50 items allowed [json-pointer:/blocks]"
-        in blockkit.validate_message_blocks(fifty_one)
-    )
-    bounds = {
-        "type": "input",
-        "label": _text("n"),
-        "element": {
-            "type": "number_input",
-            "is_decimal_allowed": False,
-            "min_value": "9",
-            "max_value": "2",
-        },
-    }
-    assert (
-        "min_value must not exceed max_value [json-pointer:/view/blocks/0/element/min_value]"
-        in (blockkit.validate_modal(modal("Add", bounds, submit=_text("Go")), at="/view"))
-    )
-    markdown = [{"type": "markdown", "text": "x" * 6001}] * 2
-    assert any("12000" in e for e in blockkit.validate_message_blocks(markdown))
-
-
-def test_schema_location_can_be_overridden(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+def test_schema_location_can_be_overridden(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("BLOCK_KIT_SCHEMA", str(tmp_path / "missing.json"))
-    assert not blockkit.schema_available()
-    assert blockkit.validate_modal(modal("A title far longer than twenty-four characters")) == []
+    assert blockkit_schema.schema_path() == tmp_path / "missing.json"
+    assert not blockkit_schema.schema_available()
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match=r"missing\.json"):
+        blockkit_schema.require_schema()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must validate Block Kit"):
+        blockkit_schema.require_schema()
+    # The product's own checks never needed it.
+    title = modal("A title far longer than twenty-four characters")
+    assert blockkit.validate_modal(title) == [
+        "title must be between 1 and 24 characters [json-pointer:/title]"
+    ]
+
+
+def test_the_product_checks_block_kit_without_jsonschema_or_the_schema() -> None:
+    """`pip install .` has no jsonschema: the fake Slack must neither import it nor need it."""
+    script = (
+        "import sys, bot.sandbox.fake_slack, bot.sandbox.blockkit as b\n"
+        "assert 'jsonschema' not in sys.modules, 'the product imports jsonschema'\n"
+        "assert b.validate_modal({'type': 'modal', 'title': {'type': 'plain_text', 'text': ''},"
+        " 'blocks': [{'type': 'divider'}]})\n"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=repo, check=False
+    )
+    assert done.returncode == 0, done.stderr
 
 
 def _text(text: str) -> dict[str, str]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from dateutil.relativedelta import relativedelta
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, select
 
 from blocks.ids import Action, Block, Callback
@@ -497,15 +498,54 @@ async def test_a_slack_retry_of_order_now_places_one_order(workspace: Workspace)
     assert_calls_ok(ws)
 
 
-async def test_an_expired_quote_shows_the_new_price_and_asks_again(workspace: Workspace) -> None:
+def travel_to_mid_period(ws: Workspace) -> None:
+    """Move the bot's clock forward to the middle of Acme's next billing period.
+
+    The clock runs on from there, so a test that travels a few minutes more stays in one
+    period whatever the date it runs on (near a month's end, 901 s would cross it).
+    """
+    _, start = monthly_period(ws.clock())
+    _, end = monthly_period(start)
+    ws.clock.travel(seconds=(start + (end - start) / 2 - ws.clock()).total_seconds())
+
+
+async def submit_with_ack_applied_first(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch, view: dict[str, Any], **kwargs: Any
+) -> dict[str, Any] | None:
+    """Submit, with the ack's view applied before any views.update the bot sends after it.
+
+    Slack shows the ack's view (here "placing") when the HTTP response arrives, before a
+    views.update the bot sends later. In one process the bot's update could reach the fake
+    first on a busy machine, and the ack would then cover it; holding the bot's
+    views.update until the driver has applied the ack keeps Slack's order, without sleeps.
+    """
+    applied = asyncio.Event()
+    update = AsyncWebClient.views_update
+
+    async def after_the_ack(self: AsyncWebClient, **params: Any) -> Any:
+        await applied.wait()
+        return await update(self, **params)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(AsyncWebClient, "views_update", after_the_ack)
+        try:
+            return await submit_view(ws, ANN, view, **kwargs)
+        finally:
+            applied.set()
+
+
+async def test_an_expired_quote_shows_the_new_price_and_asks_again(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ws = workspace
+    travel_to_mid_period(ws)
     await open_add_modal(ws)
     view = await type_count(ws, "3")
     old_at = quoted_at(view)
     old_due = due_today(3, old_at)
 
     ws.clock.travel(seconds=901)
-    answer = await submit_view(ws, ANN, view)
+    answer = await submit_with_ack_applied_first(ws, monkeypatch, view)
     assert answer is not None and answer["response_action"] == "update"
     await ws.settle()
 
@@ -514,6 +554,7 @@ async def test_an_expired_quote_shows_the_new_price_and_asks_again(workspace: Wo
     assert again["callback_id"] == Callback.ADD
     new_at = quoted_at(again)
     assert new_at - old_at >= timedelta(seconds=901)
+    assert monthly_period(new_at) == monthly_period(old_at)
     new_due = due_today(3, new_at)
     assert new_due < old_due
     text = block_text(again["blocks"])
@@ -525,7 +566,9 @@ async def test_an_expired_quote_shows_the_new_price_and_asks_again(workspace: Wo
     assert element["initial_value"] == "3"
 
     # Slack submits the prefilled number with the view.
-    answer = await submit_view(ws, ANN, again, values=count_field(element["initial_value"]))
+    answer = await submit_with_ack_applied_first(
+        ws, monkeypatch, again, values=count_field(element["initial_value"])
+    )
     assert answer is not None and answer["response_action"] == "update"
     await ws.settle()
 

@@ -1,8 +1,14 @@
-"""Every surface the builders in blocks/ return is valid Block Kit, built from real data."""
+"""Every surface the builders in blocks/ return is valid Block Kit, built from real data.
+
+Valid for the product's own checks (slack-sdk's models and Slack's surface rules, which the
+sandbox's fake Slack applies) everywhere, and for the strict JSON schema when it is there
+(tests/blockkit_schema.py: skipped without it, failing in CI).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,8 +23,17 @@ import blocks.home
 import blocks.messages
 import blocks.plan
 import blocks.removal
-from blocks.add import build_add_modal, build_placing_modal, build_receipt_modal, receipt_blocks
-from blocks.home import build_home, build_home_message
+from blocks.add import (
+    build_add_modal,
+    build_add_modal_for,
+    build_add_not_allowed_modal,
+    build_add_refused_modal,
+    build_placing_modal,
+    build_receipt_modal,
+    receipt_blocks,
+)
+from blocks.home import build_home, build_home_message, build_not_admin_home, build_not_linked_home
+from blocks.ids import Block
 from blocks.messages import (
     admin_request_blocks,
     help_blocks,
@@ -27,8 +42,23 @@ from blocks.messages import (
     route_request_blocks,
 )
 from blocks.metadata import AddModalState, DecisionRequest
-from blocks.plan import build_info_modal, build_loading_modal, build_plan_modal
-from blocks.removal import build_decision_modal, build_removal_message, build_removal_modal
+from blocks.plan import (
+    build_contact_sales_modal,
+    build_contact_support_modal,
+    build_info_modal,
+    build_loading_modal,
+    build_only_admins_modal,
+    build_plan_modal,
+)
+from blocks.removal import (
+    build_already_decided_modal,
+    build_decided_modal,
+    build_decision_modal,
+    build_removal_message,
+    build_removal_modal,
+    build_removal_not_allowed_modal,
+    build_request_sent_modal,
+)
 from bot.db import create_engine, session_factory, upgrade
 from bot.domain.removal import RemovalStatus, Timing, Verdict
 from bot.sandbox.blockkit import validate_home, validate_message_blocks, validate_modal
@@ -43,6 +73,7 @@ from bot.services.removals import (
     removals_of,
     request_removal,
 )
+from tests import blockkit_schema
 from tests.conftest import make_settings
 from tests.slack.conftest import ACCOUNTS
 
@@ -145,6 +176,33 @@ async def _surfaces(ctx: ServiceContext) -> dict[str, Surface]:
         build_add_modal,
         build_add_modal(accounts["initech"], state_for(accounts["initech"])),
     )
+    add(
+        "add modal for (quote)",
+        "modal",
+        build_add_modal_for,
+        build_add_modal_for(quoted, state_for(acme), 3, notice="Press Order Now.", initial=3),
+    )
+    add(
+        "add modal for (typo)",
+        "modal",
+        build_add_modal_for,
+        build_add_modal_for(quoted, state_for(acme), "“abc” is not a whole number of licenses."),
+    )
+    add(
+        "add modal for (route)",
+        "modal",
+        build_add_modal_for,
+        build_add_modal_for(routed, state_for(routed.overview), 3),
+    )
+    add(
+        "add refused modal",
+        "modal",
+        build_add_refused_modal,
+        build_add_refused_modal("The account changed meanwhile."),
+    )
+    add(
+        "add not allowed modal", "modal", build_add_not_allowed_modal, build_add_not_allowed_modal()
+    )
     add("placing modal (quote)", "modal", build_placing_modal, build_placing_modal(quote, 3))
     add("placing modal (no quote)", "modal", build_placing_modal, build_placing_modal(None, 3))
 
@@ -165,6 +223,37 @@ async def _surfaces(ctx: ServiceContext) -> dict[str, Surface]:
         build_info_modal("Request sent", ":white_check_mark: Sent.", "A DM follows."),
     )
 
+    add(
+        "only admins modal",
+        "modal",
+        build_only_admins_modal,
+        build_only_admins_modal("Licenses", "see the plan"),
+    )
+    add(
+        "contact sales modal (ticket)",
+        "modal",
+        build_contact_sales_modal,
+        build_contact_sales_modal("sales@vendor.example", "globex"),
+    )
+    add(
+        "contact sales modal (no email)",
+        "modal",
+        build_contact_sales_modal,
+        build_contact_sales_modal(None, None),
+    )
+    add(
+        "contact support modal",
+        "modal",
+        build_contact_support_modal,
+        build_contact_support_modal("https://support.vendor.example", "sales@vendor.example"),
+    )
+    add(
+        "contact support modal (nothing set)",
+        "modal",
+        build_contact_support_modal,
+        build_contact_support_modal(None, None),
+    )
+
     # Removals: the request modal, the CSM's decision modals, the channel message over time.
     acme = await show_account(ctx, "acme")
     add("removal modal", "modal", build_removal_modal, build_removal_modal(acme))
@@ -173,6 +262,13 @@ async def _surfaces(ctx: ServiceContext) -> dict[str, Surface]:
         ctx, "acme", ann, 2, "Two people left the team.\nNo new hires.", Timing.RENEWAL, "Ann"
     )
     assert pending.status is RemovalStatus.PENDING
+    add("request sent modal", "modal", build_request_sent_modal, build_request_sent_modal(pending))
+    add(
+        "removal not allowed modal",
+        "modal",
+        build_removal_not_allowed_modal,
+        build_removal_not_allowed_modal(),
+    )
     add(
         "removal message (pending)",
         "message",
@@ -196,6 +292,13 @@ async def _surfaces(ctx: ServiceContext) -> dict[str, Surface]:
     )
     approved = (await decide_removal(ctx, pending.id, "U0CSM", Verdict.APPROVE, note="OK")).view
     assert approved.status is RemovalStatus.APPROVED
+    add(
+        "already decided modal",
+        "modal",
+        build_already_decided_modal,
+        build_already_decided_modal(approved),
+    )
+    add("decided modal", "modal", build_decided_modal, build_decided_modal(approved))
     add(
         "removal message (approved)",
         "message",
@@ -239,6 +342,13 @@ async def _surfaces(ctx: ServiceContext) -> dict[str, Surface]:
         build_home_message,
         build_home_message(not_linked_text("T0ELSEWHERE", "https://support.vendor.example")),
     )
+    add(
+        "not linked home",
+        "home",
+        build_not_linked_home,
+        build_not_linked_home("T0ELSEWHERE", None),
+    )
+    add("not admin home", "home", build_not_admin_home, build_not_admin_home(acme))
 
     # Messages.
     add("help message", "message", help_blocks, help_blocks())
@@ -303,19 +413,33 @@ NAMES = [
     "add modal (problem text)",
     "add modal (notice and quote)",
     "add modal (nothing addable)",
+    "add modal for (quote)",
+    "add modal for (typo)",
+    "add modal for (route)",
+    "add refused modal",
+    "add not allowed modal",
     "placing modal (quote)",
     "placing modal (no quote)",
     "receipt modal",
     "receipt message",
     "info modal",
     "info modal (note)",
+    "only admins modal",
+    "contact sales modal (ticket)",
+    "contact sales modal (no email)",
+    "contact support modal",
+    "contact support modal (nothing set)",
     "removal modal",
     "removal modal (prefilled)",
     "removal message (pending)",
+    "request sent modal",
+    "removal not allowed modal",
     "decision modal (approve)",
     "decision modal (deny)",
     "removal message (pending, ticket)",
     "removal message (approved)",
+    "already decided modal",
+    "decided modal",
     "removal message (denied)",
     "removal message (applied)",
     "home (orders and removals)",
@@ -323,6 +447,8 @@ NAMES = [
     "home (csm route)",
     "home (not an admin)",
     "home (not linked)",
+    "not linked home",
+    "not admin home",
     "help message",
     "help message (unknown)",
     "not admin message",
@@ -333,12 +459,26 @@ NAMES = [
 ]
 
 
+@pytest.fixture
+def schema() -> None:
+    blockkit_schema.require_schema()
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_surface_is_valid_block_kit(surfaces: dict[str, Surface], name: str) -> None:
     surface = surfaces[name]
+    sent = copy.deepcopy(surface.payload)
     assert VALIDATORS[surface.kind](surface.payload) == []
+    assert surface.payload == sent  # checking changes nothing
     if surface.kind != "message":
         assert surface.payload["type"] == surface.kind
+
+
+@pytest.mark.usefixtures("schema")
+@pytest.mark.parametrize("name", NAMES)
+def test_surface_matches_the_block_kit_schema(surfaces: dict[str, Surface], name: str) -> None:
+    surface = surfaces[name]
+    assert blockkit_schema.schema_errors(surface.kind, surface.payload) == []
 
 
 def test_every_case_built_is_checked(surfaces: dict[str, Surface]) -> None:
@@ -358,16 +498,68 @@ def test_every_surface_builder_in_blocks_is_covered(surfaces: dict[str, Surface]
     assert builders <= {surface.builder for surface in surfaces.values()}
 
 
+def broken(surfaces: dict[str, Surface]) -> dict[str, Any]:
+    """The surfaces above, broken the ways Slack refuses."""
+    modal = copy.deepcopy(surfaces["plan modal (pro)"].payload)
+    modal["title"] = {"type": "plain_text", "text": "A title much longer than Slack allows"}
+
+    home = copy.deepcopy(surfaces["home (nothing yet)"].payload)
+    home["blocks"] = [*home["blocks"], *home["blocks"]]  # duplicate block_ids
+
+    message = copy.deepcopy(surfaces["help message"].payload)
+    message[0]["text"] = {"type": "plain_text", "text": ""}
+
+    add = copy.deepcopy(surfaces["add modal (quote)"].payload)
+    [count] = [b for b in add["blocks"] if b.get("block_id") == Block.ADD_COUNT]
+    count["element"]["initial_value"] = str(int(count["element"]["max_value"]) + 1)
+
+    removal = copy.deepcopy(surfaces["removal message (pending)"].payload)
+    [buttons] = [b for b in removal if b["type"] == "actions"]
+    buttons["elements"][1]["action_id"] = buttons["elements"][0]["action_id"]
+    return {"modal": modal, "home": home, "message": message, "add": add, "removal": removal}
+
+
 def test_the_validator_refuses_what_slack_refuses(surfaces: dict[str, Surface]) -> None:
     """The checks above can fail: the same surfaces, broken the ways Slack refuses."""
-    modal = dict(surfaces["plan modal (pro)"].payload)
-    modal["title"] = {"type": "plain_text", "text": "A title much longer than Slack allows"}
-    assert validate_modal(modal)
+    bad = broken(surfaces)
+    assert validate_modal(bad["modal"]) == [
+        "title must be between 1 and 24 characters [json-pointer:/title]"
+    ]
+    blocks = bad["home"]["blocks"]
+    half = len(blocks) // 2
+    twins = [
+        f"duplicate block_id {b['block_id']!r} [json-pointer:/blocks/{half + i}/block_id]"
+        for i, b in enumerate(blocks[:half])
+        if "block_id" in b
+    ]
+    assert twins
+    assert validate_home(bad["home"]) == twins
+    assert validate_message_blocks(bad["message"]) == [
+        "must not be empty [json-pointer:/blocks/0/text/text]"
+    ]
+    [index] = [
+        i for i, b in enumerate(bad["add"]["blocks"]) if b.get("block_id") == Block.ADD_COUNT
+    ]
+    assert validate_modal(bad["add"], at="/view") == [
+        "initial_value must lie within min_value and max_value "
+        f"[json-pointer:/view/blocks/{index}/element/initial_value]"
+    ]
+    [index] = [i for i, b in enumerate(bad["removal"]) if b["type"] == "actions"]
+    action_id = bad["removal"][index]["elements"][0]["action_id"]
+    assert validate_message_blocks(bad["removal"]) == [
+        f"duplicate action_id {action_id!r} in one block "
+        f"[json-pointer:/blocks/{index}/elements/1/action_id]"
+    ]
 
-    home = dict(surfaces["home (nothing yet)"].payload)
-    home["blocks"] = [*home["blocks"], *home["blocks"]]  # duplicate block_ids
-    assert validate_home(home)
 
-    message = [dict(block) for block in surfaces["help message"].payload]
-    message[0]["text"] = {"type": "plain_text", "text": ""}
-    assert validate_message_blocks(message)
+@pytest.mark.usefixtures("schema")
+def test_the_schema_refuses_what_slack_refuses(surfaces: dict[str, Surface]) -> None:
+    """The schema's checks can fail too (it leaves ids and number bounds to the rules)."""
+    bad = broken(surfaces)
+    errors = blockkit_schema.schema_errors
+    assert errors("modal", bad["modal"]) == [
+        "must be at most 24 characters [json-pointer:/title/text]"
+    ]
+    assert errors("message", bad["message"], "/blocks") == [
+        "must not be empty [json-pointer:/blocks/0/text/text]"
+    ]

@@ -1,4 +1,4 @@
-"""Every surface the builders in blocks/ return is valid Block Kit, built from real data.
+"""Every surface the builders in blocks/ return is valid Block Kit, drawn from plain values.
 
 Valid for the product's own checks (slack-sdk's models and Slack's surface rules, which the
 sandbox's fake Slack applies) everywhere, and for the strict JSON schema when it is there
@@ -7,13 +7,10 @@ sandbox's fake Slack applies) everywhere, and for the strict JSON schema when it
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -59,25 +56,11 @@ from blocks.removal import (
     build_removal_not_allowed_modal,
     build_request_sent_modal,
 )
-from bot.db import create_engine, session_factory, upgrade
 from bot.domain.removal import RemovalStatus, Timing, Verdict
+from bot.readmodels import AccountOverview
 from bot.sandbox.blockkit import validate_home, validate_message_blocks, validate_modal
-from bot.services.accounts import AccountOverview, import_accounts, show_account
-from bot.services.context import ServiceContext
-from bot.services.orders import AdminIdentity, place_order, recent_orders
-from bot.services.quotes import preview
-from bot.services.removals import (
-    apply_due_removals,
-    decide_removal,
-    record_ticket,
-    removals_of,
-    request_removal,
-)
-from tests import blockkit_schema
-from tests.conftest import make_settings
-from tests.slack.conftest import ACCOUNTS
+from tests import blockkit_schema, examples
 
-NOW = datetime(2026, 11, 16, 9, 30, tzinfo=UTC)
 VALIDATORS: dict[str, Callable[..., list[str]]] = {
     "modal": validate_modal,
     "home": validate_home,
@@ -96,33 +79,19 @@ def state_for(overview: AccountOverview) -> AddModalState:
     return AddModalState(account_id=overview.account_id, idempotency_key="add-blockkit")
 
 
-async def build_surfaces(database_url: str) -> dict[str, Surface]:
-    upgrade(database_url)
-    engine = create_engine(database_url)
-    settings = make_settings(
-        database_url,
-        sales_email="sales@vendor.example",
-        support_url="https://support.vendor.example",
-        csm_channel_id="C0CSM",
-        csm_user_ids="U0CSM",
-    )
-    ctx = ServiceContext(session_factory(engine), settings, clock=lambda: NOW)
-    try:
-        await import_accounts(ctx, ACCOUNTS, actor="tests")
-        return await _surfaces(ctx)
-    finally:
-        await engine.dispose()
-
-
-async def _surfaces(ctx: ServiceContext) -> dict[str, Surface]:
+def build_surfaces() -> dict[str, Surface]:
+    """Every surface, drawn from plain read models: no database, no services."""
     found: dict[str, Surface] = {}
 
     def add(name: str, kind: str, builder: Callable[..., Any], payload: Any) -> None:
         found[name] = Surface(kind, builder.__name__, payload)
 
-    ann = AdminIdentity("U0ANN")
-    acme = await show_account(ctx, "acme")
-    accounts = {key: await show_account(ctx, key) for key in ("globex", "initech", "umbrella")}
+    acme = examples.ACME
+    accounts = {
+        "globex": examples.GLOBEX,
+        "initech": examples.INITECH,
+        "umbrella": examples.UMBRELLA,
+    }
 
     # Plan modals: self-serve, and each refusal's route in place of Add.
     add("plan modal (pro)", "modal", build_plan_modal, build_plan_modal(acme))
@@ -131,9 +100,9 @@ async def _surfaces(ctx: ServiceContext) -> dict[str, Surface]:
     add("loading modal", "modal", build_loading_modal, build_loading_modal())
 
     # The add modal in each of its states.
-    quoted = await preview(ctx, "acme", 3)
+    quoted = examples.preview(acme, 3)
     assert quoted.outcome.quote is not None
-    routed = await preview(ctx, "globex", 3)
+    routed = examples.preview(examples.GLOBEX, 3)
     assert routed.outcome.decision.route is not None
     quote = quoted.outcome.quote
     state = state_for(acme).model_copy(update={"quote": quote})
@@ -206,8 +175,8 @@ async def _surfaces(ctx: ServiceContext) -> dict[str, Surface]:
     add("placing modal (quote)", "modal", build_placing_modal, build_placing_modal(quote, 3))
     add("placing modal (no quote)", "modal", build_placing_modal, build_placing_modal(None, 3))
 
-    receipt = await place_order(ctx, "acme", ann, 3, "order-blockkit-1", quote)
-    second = await place_order(ctx, "acme", ann, 1, "order-blockkit-2", None)
+    receipt = examples.receipt(3)
+    second = examples.receipt(1, "ORD-7C1D0E", before=13)
     add("receipt modal", "modal", build_receipt_modal, build_receipt_modal(receipt, "month"))
     add("receipt message", "message", receipt_blocks, receipt_blocks(receipt, "month"))
     add(
@@ -255,13 +224,9 @@ async def _surfaces(ctx: ServiceContext) -> dict[str, Surface]:
     )
 
     # Removals: the request modal, the CSM's decision modals, the channel message over time.
-    acme = await show_account(ctx, "acme")
     add("removal modal", "modal", build_removal_modal, build_removal_modal(acme))
     add("removal modal (prefilled)", "modal", build_removal_modal, build_removal_modal(acme, 2))
-    pending = await request_removal(
-        ctx, "acme", ann, 2, "Two people left the team.\nNo new hires.", Timing.RENEWAL, "Ann"
-    )
-    assert pending.status is RemovalStatus.PENDING
+    pending = examples.removal()
     add("request sent modal", "modal", build_request_sent_modal, build_request_sent_modal(pending))
     add(
         "removal not allowed modal",
@@ -283,15 +248,15 @@ async def _surfaces(ctx: ServiceContext) -> dict[str, Surface]:
             build_decision_modal,
             build_decision_modal(pending, request),
         )
-    ticketed = await record_ticket(ctx, pending.id, "TCK-00042", "https://support.example/42")
+    ticket = ("TCK-00042", "https://support.example/42")
+    ticketed = examples.removal(ticket=ticket)
     add(
         "removal message (pending, ticket)",
         "message",
         build_removal_message,
         build_removal_message(ticketed),
     )
-    approved = (await decide_removal(ctx, pending.id, "U0CSM", Verdict.APPROVE, note="OK")).view
-    assert approved.status is RemovalStatus.APPROVED
+    approved = examples.removal(RemovalStatus.APPROVED, ticket=ticket, note="OK")
     add(
         "already decided modal",
         "modal",
@@ -305,15 +270,18 @@ async def _surfaces(ctx: ServiceContext) -> dict[str, Surface]:
         build_removal_message,
         build_removal_message(approved),
     )
-    other = await request_removal(ctx, "acme", ann, 1, "Budget.", Timing.ASAP)
-    denied = (
-        await decide_removal(ctx, other.id, "U0CSM", Verdict.DENY, note="Contract minimum.")
-    ).view
-    assert denied.status is RemovalStatus.DENIED
+    denied = examples.removal(
+        RemovalStatus.DENIED,
+        request_id=2,
+        remove=1,
+        timing=Timing.ASAP,
+        reason="Budget.",
+        note="Contract minimum.",
+    )
     add("removal message (denied)", "message", build_removal_message, build_removal_message(denied))
-    asap = await request_removal(ctx, "acme", ann, 1, "Now, please.", Timing.ASAP)
-    await decide_removal(ctx, asap.id, "U0CSM", Verdict.APPROVE)
-    [applied] = [v for v in await apply_due_removals(ctx) if v.id == asap.id]
+    applied = examples.removal(
+        RemovalStatus.APPLIED, request_id=3, remove=1, timing=Timing.ASAP, reason="Now, please."
+    )
     add(
         "removal message (applied)",
         "message",
@@ -322,11 +290,8 @@ async def _surfaces(ctx: ServiceContext) -> dict[str, Surface]:
     )
 
     # App Home for admins, for other members, for unlinked workspaces.
-    acme = await show_account(ctx, "acme")
-    orders = await recent_orders(ctx, "acme")
-    assert {o.reference for o in orders} >= {receipt.reference, second.reference}
-    removals = await removals_of(ctx, "acme")
-    assert len(removals) == 3
+    orders = [second, receipt]
+    removals = [applied, denied, approved]
     add("home (orders and removals)", "home", build_home, build_home(acme, orders, removals))
     add("home (nothing yet)", "home", build_home, build_home(accounts["globex"], [], []))
     add("home (csm route)", "home", build_home, build_home(accounts["initech"], [], []))
@@ -396,9 +361,8 @@ async def _surfaces(ctx: ServiceContext) -> dict[str, Surface]:
 
 
 @pytest.fixture(scope="module")
-def surfaces(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Surface]:
-    path: Path = tmp_path_factory.mktemp("blockkit") / "licensebot.db"
-    return asyncio.run(build_surfaces(f"sqlite:///{path}"))
+def surfaces() -> dict[str, Surface]:
+    return build_surfaces()
 
 
 NAMES = [

@@ -8,35 +8,25 @@ import json
 import re
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 import pytest
-from dateutil.relativedelta import relativedelta
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, select
 
 from blocks.ids import Action, Block, Callback
 from bot.models import Account, LedgerCharge, Order, Ticket
-from tests.slack.driver import Answer, Workspace, block_text, find_element
+from tests.periods import day, monthly_period
+from tests.slack.driver import Answer, Workspace, assert_calls_ok, block_text, find_element
 
 ANN, ERIN, GIL = "U0ANN", "U0ERIN", "U0GIL"
-ACME_ANCHOR = datetime(2026, 11, 1, tzinfo=UTC)
 ACME_PRICE_MINOR = 4900
 
 
 # --- what the admin should see, computed here from DESIGN.md's rule ---------------------------
-
-
-def monthly_period(now: datetime, anchor: datetime = ACME_ANCHOR) -> tuple[datetime, datetime]:
-    index = (now.year - anchor.year) * 12 + now.month - anchor.month
-    while anchor + relativedelta(months=index) > now:
-        index -= 1
-    while anchor + relativedelta(months=index + 1) <= now:
-        index += 1
-    return anchor + relativedelta(months=index), anchor + relativedelta(months=index + 1)
 
 
 def microseconds(span: timedelta) -> int:
@@ -53,10 +43,6 @@ def due_today(added: int, at: datetime, unit_minor: int = ACME_PRICE_MINOR) -> i
 
 def usd(minor: int) -> str:
     return f"${Decimal(minor) / 100:,.2f}"
-
-
-def day(moment: datetime) -> str:
-    return f"{moment:%b} {moment.day}, {moment.year}"
 
 
 # --- reading the modal ------------------------------------------------------------------------
@@ -116,17 +102,6 @@ async def orders_of(ws: Workspace, account: str = "acme") -> list[Order]:
             select(Order).where(Order.account_id == account).order_by(Order.id)
         )
         return list(rows)
-
-
-def assert_calls_ok(ws: Workspace, allowed: frozenset[str] = frozenset()) -> None:
-    refused = [
-        (call.method, call.response.get("error"))
-        for call in ws.slack.calls
-        if not call.ok and call.response.get("error") not in allowed
-    ]
-    assert refused == []
-    texts = [str(call.params.get("text")) for call in ws.slack.calls_to("chat.postMessage")]
-    assert not any("Something went wrong" in text or ":warning:" in text for text in texts)
 
 
 async def open_add_modal(ws: Workspace, user: str = ANN, text: str = "add") -> dict[str, Any]:

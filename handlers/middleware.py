@@ -80,32 +80,32 @@ def _parse(model: type[BaseModel], args: AsyncArgs) -> BaseModel:
     raise MalformedPayload()
 
 
+def _argument(wanted: Any, name: str, args: AsyncArgs, runtime: Runtime) -> Any:
+    """What a listener parameter named `name` and typed `wanted` receives."""
+    body = args.body or {}
+    if wanted is Interaction:
+        return Interaction(body, args.ack, args.client, args.respond)
+    if wanted is Caller:
+        return Caller(runtime, body, args.context.get(RESPONSE_SENT_KEY))
+    if wanted is Runtime:
+        return runtime
+    if isinstance(wanted, type) and issubclass(wanted, BaseModel):
+        return _parse(wanted, args)
+    return getattr(args, name)
+
+
 def listener(func: Callable[..., Awaitable[None]]) -> Callable[[AsyncArgs], Awaitable[None]]:
     """Wrap `func` for Bolt: typed arguments in, its work tracked until it is done."""
     hints = typing.get_type_hints(func)
     names = list(inspect.signature(func).parameters)
 
     async def run(args: AsyncArgs) -> None:
-        context = args.context
-        runtime: Runtime = context[RUNTIME_KEY]
+        runtime: Runtime = args.context[RUNTIME_KEY]
         task = asyncio.current_task()
         if task is not None:
             runtime.work.track(task)
-        kwargs: dict[str, Any] = {}
-        for name in names:
-            wanted = hints.get(name)
-            if wanted is Interaction:
-                kwargs[name] = Interaction(args.body or {}, args.ack, args.client, args.respond)
-            elif wanted is Caller:
-                kwargs[name] = Caller(runtime, args.body or {}, context.get(RESPONSE_SENT_KEY))
-            elif wanted is Runtime:
-                kwargs[name] = runtime
-            elif isinstance(wanted, type) and issubclass(wanted, BaseModel):
-                kwargs[name] = _parse(wanted, args)
-            else:
-                kwargs[name] = getattr(args, name)
         try:
-            await func(**kwargs)
+            await func(**{name: _argument(hints.get(name), name, args, runtime) for name in names})
         except Exception as error:
             if args.ack.response is None:
                 raise  # Bolt hands it to the error handler, which answers in the ack

@@ -23,13 +23,24 @@ from sqlalchemy import text
 from bot.bootstrap import Runtime, bootstrap
 from bot.config import Settings
 from bot.scheduler import build_scheduler
+from bot.signature import is_signed
 from handlers.middleware import RESPONSE_SENT_KEY
 
 log = logging.getLogger(__name__)
+TIMESTAMP_HEADER, SIGNATURE_HEADER = "X-Slack-Request-Timestamp", "X-Slack-Signature"
 
 
-async def dispatch(app: AsyncApp, request: web.Request) -> web.StreamResponse:
-    """One Slack request through Bolt; listeners may wait until the response has gone out."""
+async def dispatch(app: AsyncApp, secret: str, request: web.Request) -> web.StreamResponse:
+    """One Slack request through Bolt; listeners may wait until the response has gone out.
+
+    The signature is checked first: an unsigned request reaches no listener, no error
+    handler and no log line, and can make the bot say nothing to anyone.
+    """
+    body = await request.read()
+    headers = request.headers
+    stamp, signature = headers.get(TIMESTAMP_HEADER), headers.get(SIGNATURE_HEADER)
+    if not is_signed(secret, stamp, signature, body, time.time()):
+        return web.Response(status=401, text="invalid signature")
     bolt_request = await to_bolt_request(request)
     sent = asyncio.Event()
     bolt_request.context[RESPONSE_SENT_KEY] = sent
@@ -62,8 +73,11 @@ class SocketModeHandler(AsyncSocketModeHandler):
 
 
 def build_web_app(rt: Runtime) -> web.Application:
+    secret = rt.settings.slack_signing_secret
+    signing_secret = secret.get_secret_value() if secret else ""
+
     async def slack_events(request: web.Request) -> web.StreamResponse:
-        return await dispatch(rt.app, request)
+        return await dispatch(rt.app, signing_secret, request)
 
     async def healthz(_: web.Request) -> web.Response:
         try:

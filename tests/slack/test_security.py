@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -157,3 +158,26 @@ async def test_missing_signature_headers_are_refused(workspace: Workspace, sent:
     assert ws.slack.calls == []
     assert await snapshot(ws) == before
     assert (before[0], before[3]) == (0, 10)
+
+
+@pytest.mark.parametrize("stamp", ["abc", "1.5", "", "-1", "１２３", "9" * 40, " 1700000000"])
+async def test_a_malformed_timestamp_is_refused_before_anything_reads_the_body(
+    workspace: Workspace, stamp: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    ws = workspace
+    before = await snapshot(ws)
+    form = urlencode({"command": "/licenses", "text": "add 3", "user_id": ANN, "team_id": "T0ACME"})
+    signature = sign(form, int(time.time()), SIGNING_SECRET)
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": signature,
+    }
+
+    answer = await post_raw(ws, form, headers)
+    await ws.settle()
+
+    assert answer.status == 401
+    assert ws.slack.calls == []  # nobody was messaged
+    assert await snapshot(ws) == before
+    assert [r.getMessage() for r in caplog.records if r.levelno > logging.INFO] == []

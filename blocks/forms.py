@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from blocks.ids import Action, Block, RemovalAction, RemovalBlock
 from bot.domain.removal import Timing
@@ -15,6 +15,15 @@ class FormState(BaseModel):
 
     model_config = ConfigDict(frozen=True)
     FIELDS: ClassVar[dict[str, tuple[str, str, str]]] = {}
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _scalars_as_text(cls, value: object) -> object:
+        # Slack sends inputs as strings; any other scalar is read as the text it shows,
+        # so the usual "not a whole number" message answers it rather than a crash.
+        if isinstance(value, bool | int | float):
+            return str(value).lower() if isinstance(value, bool) else str(value)
+        return value
 
     @classmethod
     def from_view(cls, view: dict[str, Any]) -> FormState:

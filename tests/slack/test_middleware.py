@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from blocks.ids import Action, Callback, RemovalAction, RemovalBlock
+from blocks.ids import Action, Block, Callback, RemovalAction, RemovalBlock
 from bot.integrations.slack_directory import Profile
 from tests.slack.conftest import start_workspace
 from tests.slack.driver import CSM_CHANNEL, Workspace, block_text
@@ -143,3 +143,30 @@ async def test_our_own_bug_after_the_ack_is_logged_and_the_user_gets_an_apology(
     apologies = [text for text in dms(ws, ANN) if "Something went wrong on our side" in text]
     assert len(apologies) == 1
     assert errors_logged(caplog) == ["unhandled error in a listener"]
+
+
+@pytest.mark.parametrize(
+    ("value", "explanation"),
+    [
+        (True, "“true” is not a whole number of licenses."),
+        (1.0, "“1.0” is not a whole number of licenses."),
+        ("1.0", "“1.0” is not a whole number of licenses."),
+        ({"n": 1}, OUT_OF_DATE),
+    ],
+)
+async def test_a_number_input_in_an_odd_form_gets_the_usual_message(
+    workspace: Workspace, value: object, explanation: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    ws = workspace
+    await open_add_modal_with_quote(ws)
+    before = await snapshot(ws)
+    typed = {Block.ADD_COUNT: {Action.ADD_COUNT: {"type": "number_input", "value": value}}}
+
+    answer = await ws.submit(ANN, typed)
+
+    assert answer.status == 200
+    body = answer.json()
+    shown = body.get("errors", {}).get(Block.ADD_COUNT) or block_text(body["view"]["blocks"])
+    assert explanation in shown
+    assert await snapshot(ws) == before
+    assert errors_logged(caplog) == []

@@ -72,9 +72,14 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_accounts_import(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.file)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at position "
+            f"{exc.start}); save it as UTF-8 (nothing was imported)"
+        ) from None
     except yaml.YAMLError as exc:
         raise UsageError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
 

@@ -417,3 +417,18 @@ def test_help_works_on_every_command(
     assert result.stdout.startswith("usage: licensebot")
     assert "--help" in result.stdout
     assert not (workdir / "licensebot.db").exists()  # help touches no database
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-16"])
+def test_an_accounts_file_not_in_utf8_is_refused_in_one_line(tmp_path: Path, encoding: str) -> None:
+    text = yaml.safe_dump({"accounts": [dict(ACCOUNTS[0], name="Acmé Corp")]}, allow_unicode=True)
+    path = tmp_path / "accounts.yml"
+    path.write_text(text, encoding=encoding)
+
+    result = licensebot(tmp_path, "accounts", "import", str(path))
+
+    assert result.returncode == 2
+    assert_one_line_error(result)
+    assert "is not UTF-8 text" in result.stderr and "nothing was imported" in result.stderr
+    listed = licensebot(tmp_path, "accounts", "show", "acme")
+    assert listed.returncode == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -131,6 +131,11 @@ async def show_account(ctx: ServiceContext, account_id: str) -> AccountOverview:
 # --- the accounts file -------------------------------------------------------------
 
 SLACK_USER_PATTERN = r"^[UW][A-Z0-9]{2,}$"
+# Bounds of what an accounts file may say: beyond them it is a typo, not a contract.
+MAX_LICENSES = 1_000_000
+MAX_PRICE = Decimal(10**9)  # per license per period, in the major unit
+EARLIEST_ANCHOR = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_ANCHOR_AHEAD = timedelta(days=366)
 
 
 class CsmEntry(BaseModel):
@@ -151,7 +156,7 @@ class AccountEntry(BaseModel):
     slack_team_id: str | None = Field(default=None, pattern=r"^[TE][A-Z0-9]{2,}$")
     plan: PlanId
     billing_interval: BillingInterval
-    licenses: int = Field(ge=0, strict=True)
+    licenses: int = Field(ge=0, le=MAX_LICENSES, strict=True)
     currency: str = CATALOG_CURRENCY
     price_per_license: Decimal | None = None
     period_start: datetime
@@ -204,8 +209,12 @@ class AccountEntry(BaseModel):
                     f"(catalog prices are in {CATALOG_CURRENCY})"
                 )
             return None
+        if not self.price_per_license.is_finite():
+            raise ValueError("must be a number")
         if self.price_per_license < 0:
             raise ValueError("must not be negative")
+        if self.price_per_license > MAX_PRICE:
+            raise ValueError(f"must be at most {MAX_PRICE:,}")
         try:
             return to_minor(self.price_per_license, self.currency)
         except MoneyError as exc:
@@ -217,7 +226,15 @@ def _entry_label(raw: object, index: int) -> str:
     return f"account {name!r} (entry {index + 1})" if name else f"entry {index + 1}"
 
 
-def parse_accounts_file(data: object) -> list[tuple[AccountEntry, int | None]]:
+def _anchor_problem(start: datetime, now: datetime) -> str | None:
+    if as_utc(start) < EARLIEST_ANCHOR:
+        return f"{start:%Y-%m-%d} is before {EARLIEST_ANCHOR:%Y}"
+    if as_utc(start) > now + LATEST_ANCHOR_AHEAD:
+        return f"{start:%Y-%m-%d} is more than a year ahead"
+    return None
+
+
+def parse_accounts_file(data: object, now: datetime) -> list[tuple[AccountEntry, int | None]]:
     """Validate the whole file first so that a bad file imports nothing."""
     if not isinstance(data, dict) or not isinstance(data.get("accounts"), list):
         raise ImportFileError("the file must have a top-level 'accounts:' list")
@@ -236,6 +253,9 @@ def parse_accounts_file(data: object) -> list[tuple[AccountEntry, int | None]]:
             price = entry.price_minor()
         except ValueError as exc:
             raise ImportFileError(f"{label}: field 'price_per_license': {exc}") from None
+        anchor_problem = _anchor_problem(entry.period_start, now)
+        if anchor_problem:
+            raise ImportFileError(f"{label}: field 'period_start': {anchor_problem}")
         if entry.id in seen_ids:
             raise ImportFileError(f"{label}: field 'id': {entry.id!r} appears twice in the file")
         if entry.slack_team_id and entry.slack_team_id in seen_teams:
@@ -280,7 +300,7 @@ def _jsonable(value: object) -> object:
 
 
 async def import_accounts(ctx: ServiceContext, data: object, actor: str) -> ImportResult:
-    parsed = parse_accounts_file(data)
+    parsed = parse_accounts_file(data, ctx.clock())
     created: list[str] = []
     updated: list[str] = []
     unchanged: list[str] = []

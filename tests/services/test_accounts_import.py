@@ -208,6 +208,13 @@ BAD_ENTRIES = [
     pytest.param({"period_start": "next tuesday"}, "period_start", id="bad-date"),
     pytest.param({"admins": ["not an admin"]}, "admins", id="bad-admin"),
     pytest.param({"slack_team_id": "T0GLOBEX"}, "slack_team_id", id="team-used-twice"),
+    pytest.param({"licenses": 1_000_001}, "licenses", id="licenses-over-a-million"),
+    pytest.param({"licenses": 2**31}, "licenses", id="licenses-beyond-32-bits"),
+    pytest.param({"price_per_license": 1e30}, "price_per_license", id="price-1e30"),
+    pytest.param({"price_per_license": "1000000000.01"}, "price_per_license", id="price-over-1e9"),
+    pytest.param({"price_per_license": "NaN"}, "price_per_license", id="price-nan"),
+    pytest.param({"period_start": "1999-12-31"}, "period_start", id="anchor-before-2000"),
+    pytest.param({"period_start": "9999-12-31"}, "period_start", id="anchor-far-ahead"),
 ]
 
 

@@ -134,14 +134,17 @@ def build_add_modal(
         "submit": plain("Order Now"),
         "close": plain("Cancel"),
         "private_metadata": state.model_dump_json(),
+        "external_id": state.external_id,
         "blocks": blocks,
     }
 
 
-def build_placing_modal(quote: Quote | None, added: int) -> dict[str, Any]:
+def build_placing_modal(state: AddModalState, added: int) -> dict[str, Any]:
+    quote = state.quote
     amount = f" for {money(quote.due_today_minor, quote.currency)}" if quote else ""
     return {
         "type": "modal",
+        "external_id": state.external_id,
         "callback_id": Callback.INFO,
         "title": title(ADD_TITLE),
         "close": plain("Close"),
@@ -172,9 +175,12 @@ def receipt_blocks(receipt: Receipt, interval_word: str) -> list[Block]:
     ]
 
 
-def build_receipt_modal(receipt: Receipt, interval_word: str) -> dict[str, Any]:
+def build_receipt_modal(
+    receipt: Receipt, interval_word: str, external_id: str | None = None
+) -> dict[str, Any]:
     return {
         "type": "modal",
+        **({"external_id": external_id} if external_id else {}),
         "callback_id": Callback.INFO,
         "title": title("Order placed"),
         "close": plain("Done"),

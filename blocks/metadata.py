@@ -11,7 +11,11 @@ from bot.domain.removal import Verdict
 
 
 class ViewMetadata(BaseModel):
-    """State a modal carries in `private_metadata`: a pointer to check, never an authority."""
+    """State a modal carries in `private_metadata`.
+
+    Handlers seal it with a server MAC when they send the view and check the seal when it
+    comes back (bot/seal.py), so it is what the bot wrote; who may use it is still checked.
+    """
 
 
 class ButtonValue(BaseModel):
@@ -27,12 +31,31 @@ class AddModalState(ViewMetadata):
 
     account_id: str
     idempotency_key: str
+    # Who the modal was opened for: nobody else's request may use it.
+    viewer: str
+    team_id: str
+    # The modal's own name in Slack (its external_id), fixed when it opens.
+    modal_id: str
     # The quote on screen, which Order Now charges exactly.
     quote: Quote | None = None
 
     @classmethod
-    def new(cls, account_id: str) -> AddModalState:
-        return cls(account_id=account_id, idempotency_key=f"add-{uuid.uuid4().hex}")
+    def new(cls, account_id: str, viewer: str, team_id: str) -> AddModalState:
+        return cls(
+            account_id=account_id,
+            idempotency_key=f"add-{uuid.uuid4().hex}",
+            viewer=viewer,
+            team_id=team_id,
+            modal_id=uuid.uuid4().hex,
+        )
+
+    @property
+    def external_id(self) -> str:
+        """The modal's own name in Slack: updates target it, never a view id from a payload."""
+        return f"licensebot-add-{self.modal_id}"
+
+    def belongs_to(self, user_id: str, team_id: str) -> bool:
+        return (self.viewer, self.team_id) == (user_id, team_id)
 
 
 class PlanModalState(ViewMetadata):

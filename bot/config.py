@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from functools import cached_property
 
 from pydantic import Field, SecretStr, field_validator
@@ -41,6 +43,19 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @cached_property
+    def seal_key(self) -> bytes:
+        """The key that seals view metadata, derived from the app's own secrets.
+
+        Every instance of one deployment derives the same key; without any secret (a
+        misconfiguration `serve` refuses anyway) it is random, so seals last one process.
+        """
+        for secret in (self.slack_signing_secret, self.slack_app_token, self.slack_bot_token):
+            if secret is not None and secret.get_secret_value():
+                material = secret.get_secret_value().encode()
+                return hashlib.sha256(b"licensebot view metadata\0" + material).digest()
+        return os.urandom(32)
 
     @cached_property
     def csm_user_id_set(self) -> frozenset[str]:

@@ -25,12 +25,12 @@ from blocks.ids import Action, Block, Callback
 from blocks.metadata import AddModalState
 from blocks.text import per_period
 from bot.bootstrap import Runtime
-from bot.domain.errors import QuoteNotHonoured, ServiceError
+from bot.domain.errors import MalformedPayload, OnlyAdmins, QuoteNotHonoured, ServiceError
 from bot.domain.policy import read_count
 from bot.domain.pricing import confirms
 from bot.effects.dms import send_dm
 from bot.effects.home import refresh_home_now
-from bot.readmodels import AdminIdentity, Receipt
+from bot.readmodels import Admin, Receipt
 from bot.services.orders import place_order
 from bot.services.quotes import preview
 from handlers.middleware import Caller, listener
@@ -72,29 +72,49 @@ async def on_open_add(slack: Interaction, caller: Caller) -> None:
     if admin is None:
         view = build_add_not_allowed_modal()
     else:
-        view = build_add_modal(admin.overview, AddModalState.new(admin.account_id))
+        state = AddModalState.new(admin.account_id, caller.user_id, caller.team_id)
+        view = build_add_modal(admin.overview, state)
     await slack.show_modal(view)
 
 
+async def admin_for(caller: Caller, state: AddModalState) -> Admin:
+    """The caller as admin of the modal's account: only whoever it was opened for, in that
+    workspace, while still an admin of that account. Metadata alone proves none of it."""
+    if not state.belongs_to(caller.user_id, caller.team_id):
+        raise MalformedPayload()
+    admin = await caller.admin()
+    if admin is None or admin.account_id != state.account_id:
+        raise OnlyAdmins("add licenses")
+    return admin
+
+
 async def on_count_changed(
-    slack: Interaction, action: dict[str, Any], runtime: Runtime, state: AddModalState
+    slack: Interaction,
+    action: dict[str, Any],
+    caller: Caller,
+    runtime: Runtime,
+    state: AddModalState,
 ) -> None:
     await slack.ack()
-    view = slack.view
+    admin = await admin_for(caller, state)
+    modal = state.external_id
     stamp = str(action.get("action_ts") or "0")
-    if not keystrokes.see(view["id"], stamp):
+    if not keystrokes.see(modal, stamp):
         return
     count = read_count(action.get("value"))
-    seen = await preview(runtime.services, state.account_id, count)
-    new_view = build_add_modal_for(seen, state, count)
+    new_view = build_add_modal_for(
+        await preview(runtime.services, admin.account_id, count), state, count
+    )
     try:
-        await slack.client.views_update(view_id=view["id"], hash=view["hash"], view=new_view)
+        await slack.update_modal(
+            new_view, external_id=modal, hash=str(slack.view.get("hash") or "")
+        )
     except SlackApiError as exc:
         if exc.response.get("error") != "hash_conflict":
             raise
         # An older keystroke's update landed first; this one is newer, so it wins.
-        if keystrokes.is_latest(view["id"], stamp):
-            await slack.update_modal(new_view)
+        if keystrokes.is_latest(modal, stamp):
+            await slack.update_modal(new_view, external_id=modal)
 
 
 async def on_order_now(
@@ -104,7 +124,8 @@ async def on_order_now(
     if isinstance(count, str):
         await slack.ack_errors(Block.ADD_COUNT, count)
         return
-    seen = await preview(runtime.services, state.account_id, count)
+    admin = await admin_for(caller, state)
+    seen = await preview(runtime.services, admin.account_id, count)
     if not seen.outcome.decision.allowed:
         # Beyond what the rules allow (the input's max_value): an error on the input, as
         # Slack shows its own. The reason names the route, whose button the quote shows.
@@ -115,42 +136,50 @@ async def on_order_now(
         notice = confirm_price_notice(count)
         await slack.ack_update(build_add_modal_for(seen, state, count, notice=notice))
         return
-    await slack.ack_update(build_placing_modal(state.quote, count))
+    await slack.ack_update(build_placing_modal(state, count))
     # The receipt must not reach Slack before the "placing" view it replaces.
     await caller.answered()
-    await _place(slack, caller, runtime, state, count)
+    await _place(slack, caller, runtime, admin, state, count)
 
 
 async def _place(
-    slack: Interaction, caller: Caller, runtime: Runtime, state: AddModalState, count: int
+    slack: Interaction,
+    caller: Caller,
+    runtime: Runtime,
+    admin: Admin,
+    state: AddModalState,
+    count: int,
 ) -> None:
-    access = await caller.access()
-    identity = access.identity or AdminIdentity(caller.user_id)
     services = runtime.services
     try:
         receipt = await place_order(
-            services, state.account_id, identity, count, state.idempotency_key, state.quote
+            services, admin.account_id, admin.identity, count, state.idempotency_key, state.quote
         )
     except QuoteNotHonoured as stale:
         fresh = await preview(services, state.account_id, count)
         # The "placing" view dropped the input's state: show the number again.
         notice = stale_price_notice(str(stale))
-        await slack.update_modal(
-            build_add_modal_for(fresh, state, count, notice=notice, initial=count)
-        )
+        again = build_add_modal_for(fresh, state, count, notice=notice, initial=count)
+        await slack.update_modal(again, external_id=state.external_id)
         return
     except ServiceError as refused:
-        await slack.update_modal(build_add_refused_modal(str(refused)))
+        refusal = {**build_add_refused_modal(str(refused)), "external_id": state.external_id}
+        await slack.update_modal(refusal, external_id=state.external_id)
         return
-    await _deliver_receipt(slack, caller, runtime, receipt)
+    await _deliver_receipt(slack, caller, runtime, admin, state, receipt)
 
 
 async def _deliver_receipt(
-    slack: Interaction, caller: Caller, runtime: Runtime, receipt: Receipt
+    slack: Interaction,
+    caller: Caller,
+    runtime: Runtime,
+    admin: Admin,
+    state: AddModalState,
+    receipt: Receipt,
 ) -> None:
-    access = await caller.access()
-    interval = per_period(access.overview.terms.interval) if access.overview else "period"
-    await slack.update_modal(build_receipt_modal(receipt, interval))
+    interval = per_period(admin.overview.terms.interval)
+    done = build_receipt_modal(receipt, interval, state.external_id)
+    await slack.update_modal(done, external_id=state.external_id)
     if receipt.replayed:
         # A repeat of an order already placed (double submit, retry): its DM went out.
         return

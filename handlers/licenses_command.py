@@ -41,7 +41,7 @@ def parse_text(text: str) -> tuple[str, str]:
 
 
 async def modal_for(
-    runtime: Runtime, admin: Admin, subcommand: str, argument: str
+    runtime: Runtime, caller: Caller, admin: Admin, subcommand: str, argument: str
 ) -> dict[str, Any]:
     overview = admin.overview
     if subcommand == "remove":
@@ -50,7 +50,7 @@ async def modal_for(
     if subcommand == "plan" or not overview.capacity.allowed:
         # Not self-serve: the plan modal shows the route button instead of Add.
         return build_plan_modal(overview)
-    state = AddModalState.new(overview.account_id)
+    state = AddModalState.new(overview.account_id, caller.user_id, caller.team_id)
     if not argument:
         return build_add_modal(overview, state)
     count = read_count(argument)
@@ -85,7 +85,7 @@ async def on_licenses(
         if loading:
             await slack.update_modal(build_info_modal("Licenses", text), loading)
         return
-    view = await modal_for(runtime, admin, subcommand, argument)
+    view = await modal_for(runtime, caller, admin, subcommand, argument)
     if loading:
         await slack.update_modal(view, loading)
     else:

@@ -24,6 +24,7 @@ from blocks.metadata import ButtonValue, ViewMetadata
 from bot.bootstrap import Runtime
 from bot.domain.errors import MalformedPayload
 from bot.readmodels import Access, Admin
+from bot.seal import unseal
 from bot.services.access import resolve_access
 from handlers.errors import answer_error
 from handlers.surfaces import Interaction, team_of, user_of
@@ -64,7 +65,7 @@ class Caller:
             await self._sent.wait()
 
 
-def _parse(model: type[BaseModel], args: AsyncArgs) -> BaseModel:
+def _parse(model: type[BaseModel], args: AsyncArgs, seal_key: bytes) -> BaseModel:
     body = args.body or {}
     view = body.get("view") if isinstance(body.get("view"), dict) else None
     try:
@@ -74,7 +75,9 @@ def _parse(model: type[BaseModel], args: AsyncArgs) -> BaseModel:
         if issubclass(model, ButtonValue) and isinstance(action.get("value"), str):
             return model.model_validate_json(action["value"])
         if issubclass(model, ViewMetadata) and view is not None:
-            return model.model_validate_json(view.get("private_metadata") or "")
+            opened = unseal(str(view.get("private_metadata") or ""), seal_key)
+            if opened is not None:
+                return model.model_validate_json(opened)
     except (ValidationError, ValueError, TypeError):
         pass
     raise MalformedPayload()
@@ -84,13 +87,13 @@ def _argument(wanted: Any, name: str, args: AsyncArgs, runtime: Runtime) -> Any:
     """What a listener parameter named `name` and typed `wanted` receives."""
     body = args.body or {}
     if wanted is Interaction:
-        return Interaction(body, args.ack, args.client, args.respond)
+        return Interaction(body, args.ack, args.client, args.respond, runtime.settings.seal_key)
     if wanted is Caller:
         return Caller(runtime, body, args.context.get(RESPONSE_SENT_KEY))
     if wanted is Runtime:
         return runtime
     if isinstance(wanted, type) and issubclass(wanted, BaseModel):
-        return _parse(wanted, args)
+        return _parse(wanted, args, runtime.settings.seal_key)
     return getattr(args, name)
 
 

@@ -20,7 +20,7 @@ from blocks.removal import (
     build_request_sent_modal,
 )
 from bot.bootstrap import Runtime
-from bot.domain.errors import InvalidRemoval, OnlyAdmins
+from bot.domain.errors import InvalidRemoval, MalformedPayload, OnlyAdmins
 from bot.domain.policy import read_count
 from bot.domain.removal import RemovalStatus, Verdict, parse_effective
 from bot.services.removals import (
@@ -55,13 +55,15 @@ async def on_removal_submitted(
     if isinstance(count, str):
         await slack.ack_errors(RemovalBlock.COUNT, count)
         return
-    access = await caller.access()
-    if access.identity is None:
+    admin = await caller.admin()
+    if admin is None:
         raise OnlyAdmins("ask to remove licenses")
+    if admin.account_id != state.account_id:
+        raise MalformedPayload()  # a form for another account than the caller's
     # Recording the request is one quick transaction, so the admin's modal can show its
     # reference at once; the ticket and the messages follow after the ack.
     created = await request_removal(
-        runtime.services, state.account_id, access.identity, count, form.reason, form.timing
+        runtime.services, admin.account_id, admin.identity, count, form.reason, form.timing
     )
     await slack.ack_update(build_request_sent_modal(created))
     # The ticket names its requester; Slack's directory tells who that is.

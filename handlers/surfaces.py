@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.plan import build_info_modal
 from bot.effects.dms import send_dm
+from bot.seal import seal
 
 View = dict[str, Any]
 
@@ -18,13 +19,28 @@ class Interaction:
     """One request from Slack and the ways to answer it, on the surface it came from."""
 
     def __init__(
-        self, body: dict[str, Any], ack: AsyncAck, client: AsyncWebClient, respond: AsyncRespond
+        self,
+        body: dict[str, Any],
+        ack: AsyncAck,
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+        seal_key: bytes | None = None,
     ) -> None:
         self.body = body
         self.client = client
         self._ack = ack
         self._respond = respond
+        self._seal_key = seal_key
         self.user_id = user_of(body)
+
+    def sealed(self, view: View) -> View:
+        """`view` with its private_metadata sealed, as every view we send must have it."""
+        metadata = view.get("private_metadata")
+        if not metadata:
+            return view
+        if self._seal_key is None:
+            raise RuntimeError("a view with private_metadata needs the seal key")
+        return {**view, "private_metadata": seal(metadata, self._seal_key)}
 
     @property
     def view(self) -> View:
@@ -43,7 +59,7 @@ class Interaction:
 
     async def ack_update(self, view: View) -> None:
         """Accept a modal submit by replacing the modal with `view`."""
-        await self._ack(response_action="update", view=view)
+        await self._ack(response_action="update", view=self.sealed(view))
 
     # --- after the ack -----------------------------------------------------------------
 
@@ -51,17 +67,32 @@ class Interaction:
         """From inside a modal push on top of it (Back returns); from anywhere else open one."""
         trigger_id = self.body["trigger_id"]
         if self.view.get("type") == "modal":
-            await self.client.views_push(trigger_id=trigger_id, view=view)
+            await self.client.views_push(trigger_id=trigger_id, view=self.sealed(view))
         else:
-            await self.client.views_open(trigger_id=trigger_id, view=view)
+            await self.client.views_open(trigger_id=trigger_id, view=self.sealed(view))
 
     async def open_modal(self, view: View) -> str:
         """A new modal (never pushed); returns its view id."""
-        opened = await self.client.views_open(trigger_id=self.body["trigger_id"], view=view)
+        opened = await self.client.views_open(
+            trigger_id=self.body["trigger_id"], view=self.sealed(view)
+        )
         return str(opened["view"]["id"])
 
-    async def update_modal(self, view: View, view_id: str | None = None) -> None:
-        await self.client.views_update(view_id=view_id or self.view["id"], view=view)
+    async def update_modal(
+        self,
+        view: View,
+        view_id: str | None = None,
+        *,
+        external_id: str | None = None,
+        hash: str | None = None,
+    ) -> None:
+        """Replace a modal: one we opened (`view_id`, `external_id`), else the one clicked in."""
+        target = (
+            {"external_id": external_id} if external_id else {"view_id": view_id or self.view["id"]}
+        )
+        if hash:
+            target["hash"] = hash
+        await self.client.views_update(view=self.sealed(view), **target)
 
     async def reply(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
         """An ephemeral reply where a command was typed or a message button clicked."""

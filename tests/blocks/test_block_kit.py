@@ -76,7 +76,13 @@ class Surface:
 
 
 def state_for(overview: AccountOverview) -> AddModalState:
-    return AddModalState(account_id=overview.account_id, idempotency_key="add-blockkit")
+    return AddModalState(
+        account_id=overview.account_id,
+        idempotency_key="add-blockkit",
+        viewer="U0ANN",
+        team_id="T0ACME",
+        modal_id="0123456789abcdef",
+    )
 
 
 def build_surfaces() -> dict[str, Surface]:
@@ -172,8 +178,10 @@ def build_surfaces() -> dict[str, Surface]:
     add(
         "add not allowed modal", "modal", build_add_not_allowed_modal, build_add_not_allowed_modal()
     )
-    add("placing modal (quote)", "modal", build_placing_modal, build_placing_modal(quote, 3))
-    add("placing modal (no quote)", "modal", build_placing_modal, build_placing_modal(None, 3))
+    placing = build_placing_modal(state, 3)
+    add("placing modal (quote)", "modal", build_placing_modal, placing)
+    unquoted = build_placing_modal(state_for(acme), 3)
+    add("placing modal (no quote)", "modal", build_placing_modal, unquoted)
 
     receipt = examples.receipt(3)
     second = examples.receipt(1, "ORD-7C1D0E", before=13)

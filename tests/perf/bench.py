@@ -58,10 +58,13 @@ from bot.sandbox.slack_side import (
     view_actions,
     view_submission,
 )
+from bot.seal import seal, unseal
 from bot.server import start_http
 from bot.services.accounts import import_accounts
 
 SECRET = "bench-signing-secret"
+# The bot seals view metadata with a key it derives from its secrets; so can we.
+SEAL_KEY = Settings(_env_file=None, slack_signing_secret=SECRET).seal_key  # type: ignore[call-arg]
 TOKEN = "xoxb-bench"
 HOST = "127.0.0.1"
 ANN = next(user for user in DEMO_USERS if user.user_id == "U0ANN")  # admin of Acme, Pro
@@ -234,6 +237,13 @@ def licenses_command(slack_url: str, text: str = "") -> Request:
     return urlencode(form), FORM
 
 
+def opened(view: JsonDict) -> str:
+    """A view's private_metadata, its seal checked."""
+    text = unseal(view["private_metadata"], SEAL_KEY)
+    assert text is not None, "the bot's seal did not check out"
+    return text
+
+
 def quote_keystroke(view: JsonDict) -> Request:
     """Ann types the count into the add modal's number input: the live quote's request."""
     typed, action = keystroke(view, Block.ADD_COUNT, Action.ADD_COUNT, COUNT)
@@ -242,9 +252,9 @@ def quote_keystroke(view: JsonDict) -> Request:
 
 def order_now(view: JsonDict) -> Request:
     """Order Now on the add modal showing a quote: a fresh order each time (new key)."""
-    metadata = json.loads(view["private_metadata"])
+    metadata = json.loads(opened(view))
     metadata["idempotency_key"] = f"bench-{uuid.uuid4().hex}"
-    fresh = {**view, "private_metadata": json.dumps(metadata)}
+    fresh = {**view, "private_metadata": seal(json.dumps(metadata), SEAL_KEY)}
     typed, _ = keystroke(fresh, Block.ADD_COUNT, Action.ADD_COUNT, COUNT)
     return payload_form(view_submission(ADMIN, typed, new_trigger_id())), FORM
 
@@ -341,7 +351,7 @@ async def open_add_modal(http: aiohttp.ClientSession, servers: Servers) -> JsonD
 
     def quoted(views: JsonDict) -> Any:
         shown = views[view["id"]]
-        return shown if json.loads(shown["private_metadata"]).get("quote") else None
+        return shown if json.loads(opened(shown)).get("quote") else None
 
     found: JsonDict = await state.wait_for(quoted)
     return found

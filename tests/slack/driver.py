@@ -8,6 +8,7 @@ to /slack/events, and applies what the bot answers (response_action) to the fake
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,7 @@ from bot.sandbox.demo import CSM_CHANNEL, GENERAL
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_side import APP_ID, Answer, SlackSide, find_element
 from bot.sandbox.slack_side import sign as sign_with
+from bot.seal import unseal
 from bot.services.context import ServiceContext
 
 __all__ = ["APP_ID", "CSM_CHANNEL", "GENERAL", "Answer", "Workspace", "block_text", "find_element"]
@@ -55,6 +57,12 @@ class Workspace(SlackSide):
     @property
     def services(self) -> ServiceContext:
         return self.runtime.services
+
+    def metadata(self, view: dict[str, Any]) -> Any:
+        """A modal's private_metadata, read as the bot reads it: the seal must check out."""
+        opened = unseal(view["private_metadata"], self.runtime.settings.seal_key)
+        assert opened is not None, "private_metadata is not sealed by the bot"
+        return json.loads(opened)
 
     def team_of(self, user_id: str) -> str:
         return self.team_id or super().team_of(user_id)

@@ -49,7 +49,9 @@ def usd(minor: int) -> str:
 
 
 def shown_quote(view: dict[str, Any]) -> dict[str, Any] | None:
-    quote: dict[str, Any] | None = json.loads(view["private_metadata"])["quote"]
+    """The quote the modal carries (behind the bot's seal, which Workspace.metadata checks)."""
+    _, _, opened = view["private_metadata"].partition(".")
+    quote: dict[str, Any] | None = json.loads(opened)["quote"]
     return quote
 
 
@@ -226,7 +228,7 @@ async def test_quote_follows_the_typing(workspace: Workspace) -> None:
         after = ws.clock()
 
         update = ws.slack.last("views.update")
-        assert update.params["view_id"] == view["id"]
+        assert update.params["external_id"] == view["external_id"]
         assert update.params["hash"] == hash_before
         at = quoted_at(view)
         assert before <= at <= after

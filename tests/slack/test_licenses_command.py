@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -41,7 +40,7 @@ async def test_admin_by_slack_id_sees_the_plan_modal(workspace: Workspace) -> No
 
     view = ws.modal("U0ANN")
     assert view["callback_id"] == Callback.PLAN
-    assert json.loads(view["private_metadata"]) == {"account_id": "acme"}
+    assert ws.metadata(view) == {"account_id": "acme"}
     text = block_text(view["blocks"])
     start, end = monthly_period(ws.clock())
     for expected in (
@@ -179,7 +178,7 @@ async def test_add_with_a_number_opens_the_add_modal_with_its_quote(workspace: W
     text = block_text(view["blocks"])
     assert "*Total Licenses*\n13 (10 + 3)" in text
     assert "*Price Details*\n$637.00 per month" in text
-    state = json.loads(view["private_metadata"])
+    state = ws.metadata(view)
     assert state["quote"]["added"] == 3
     assert state["idempotency_key"].startswith("add-")
     assert_calls_ok(ws)
@@ -196,7 +195,7 @@ async def test_add_without_a_number_asks_for_one(workspace: Workspace) -> None:
     assert "initial_value" not in element
     assert (element["min_value"], element["max_value"]) == ("1", "1000")
     assert "Enter a number to see the price." in block_text(view["blocks"])
-    assert json.loads(view["private_metadata"])["quote"] is None
+    assert ws.metadata(view)["quote"] is None
 
 
 @pytest.mark.parametrize(("text", "initial"), [("remove", None), ("remove 2", "2")])

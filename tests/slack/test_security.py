@@ -14,6 +14,8 @@ from sqlalchemy import func, select
 
 from blocks.ids import Action, Block, Callback
 from bot.models import Account, AuditEntry, LedgerCharge, Order
+from bot.sandbox.slack_side import keystroke, view_actions, view_submission
+from bot.seal import seal
 from tests.slack.driver import SIGNING_SECRET, Answer, Workspace, block_text, sign
 
 ANN = "U0ANN"
@@ -181,3 +183,87 @@ async def test_a_malformed_timestamp_is_refused_before_anything_reads_the_body(
     assert ws.slack.calls == []  # nobody was messaged
     assert await snapshot(ws) == before
     assert [r.getMessage() for r in caplog.records if r.levelno > logging.INFO] == []
+
+
+# --- what comes back from Slack is checked, never trusted -------------------------------------
+
+GIL = "U0GIL"
+
+
+def reseal(ws: Workspace, view: dict[str, Any], key: bytes, **changes: Any) -> None:
+    """Edit the modal's metadata as an attacker would, sealing it again with `key`."""
+    state = ws.metadata(view)
+    quote = state["quote"]
+    quote.update({k: v for k, v in changes.items() if k in quote})
+    state.update({k: v for k, v in changes.items() if k not in quote})
+    view["private_metadata"] = seal(json.dumps(state), key)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"due_today_minor": 1},
+        {"due_today_minor": 0},
+        {"due_today_minor": -500000},
+        {"quoted_at": "2099-01-01T00:00:00Z"},
+        {"account_id": "globex"},
+    ],
+)
+async def test_order_now_with_altered_metadata_charges_nothing(
+    workspace: Workspace, changes: dict[str, Any]
+) -> None:
+    ws = workspace
+    view = await open_add_modal_with_quote(ws)
+    before = await snapshot(ws)
+    reseal(ws, view, b"a key that is not the bot's", **changes)
+
+    answer = await ws.submit(ANN, view=view)
+    await ws.settle()
+
+    assert answer.status == 200
+    assert "out of date" in block_text(ws.modal(ANN)["blocks"])
+    assert await snapshot(ws) == before
+
+
+async def test_someone_elses_modal_is_not_theirs_to_use(workspace: Workspace) -> None:
+    """Gil, admin of Globex, sends a keystroke and Order Now carrying Ann's modal."""
+    ws = workspace
+    anns = copy.deepcopy(await open_add_modal_with_quote(ws))
+    before = await snapshot(ws)
+    ws.slack.clear()
+    typed, action = keystroke(anns, Block.ADD_COUNT, Action.ADD_COUNT, "4")
+    trigger = ws.slack.new_trigger_id(GIL, anns["id"])
+
+    keyed = await ws.post_payload(view_actions(ws.user(GIL), typed, [action], trigger))
+    ordered = await ws.post_payload(view_submission(ws.user(GIL), anns, trigger))
+    await ws.settle()
+
+    assert (keyed.status, ordered.status) == (200, 200)
+    assert ws.slack.calls_to("views.update") == []  # Ann's modal is left as she sees it
+    assert "*Total Licenses*\n13 (10 + 3)" in block_text(ws.modal(ANN)["blocks"])
+    assert "out of date" in block_text(ordered.json()["view"]["blocks"])
+    assert await snapshot(ws) == before
+
+
+async def test_a_keystroke_naming_another_users_view_updates_only_the_callers_own(
+    workspace: Workspace,
+) -> None:
+    ws = workspace
+    anns = copy.deepcopy(await open_add_modal_with_quote(ws))
+    await ws.command(GIL, "add")
+    await ws.settle()
+    gils = ws.modal(GIL)
+    # Gil's own (sealed, his) metadata, with the id and hash of Ann's view.
+    forged = {**gils, "id": anns["id"], "hash": anns["hash"]}
+    typed, action = keystroke(forged, Block.ADD_COUNT, Action.ADD_COUNT, "1")
+
+    answer = await ws.post_payload(
+        view_actions(ws.user(GIL), typed, [action], ws.slack.new_trigger_id(GIL))
+    )
+    await ws.settle()
+
+    assert answer.status == 200
+    assert ws.modal(ANN)["blocks"] == anns["blocks"]
+    [update] = ws.slack.calls_to("views.update")[-1:]
+    assert update.params["external_id"] == gils["external_id"]
+    assert "*Total Licenses*\n4 (3 + 1)" in block_text(ws.modal(GIL)["blocks"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from bot.domain.pricing import Quote
 from bot.domain.removal import Verdict
@@ -78,6 +78,8 @@ class AdminRequest(ButtonValue):
 
 class RemovalModalState(ViewMetadata):
     account_id: str
+    # Fixed when the modal opens: a replay or retry of its submission is the same request.
+    idempotency_key: str = Field(default_factory=lambda: f"remove-{uuid.uuid4().hex}")
 
 
 class DecisionRequest(ButtonValue, ViewMetadata):

@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 
 from handlers import add_licenses, errors, home, licenses_command, plan_actions, removal
 from handlers.middleware import RUNTIME_KEY
@@ -40,6 +42,16 @@ def build_app(runtime: Runtime) -> AsyncApp:
     async def with_runtime(context: dict[str, Any], next: Callable[[], Awaitable[None]]) -> None:
         context[RUNTIME_KEY] = runtime
         await next()
+
+    @app.middleware
+    async def once_per_event(
+        body: dict[str, Any], request: AsyncBoltRequest, next: Callable[[], Awaitable[None]]
+    ) -> BoltResponse | None:
+        """Slack redelivers an event it thinks we missed; the first delivery does the work."""
+        if body.get("type") == "event_callback" and request.headers.get("x-slack-retry-num"):
+            return BoltResponse(status=200, body="")
+        await next()
+        return None
 
     errors.register(app)
     for module in (licenses_command, add_licenses, plan_actions, removal, home):

@@ -144,6 +144,8 @@ class RemovalRequest(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference: Mapped[str] = mapped_column(String(32), unique=True)
+    # The modal it was sent from: a replay of that submission finds this request.
+    idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
     requested_by: Mapped[str] = mapped_column(String(32))
     requester_name: Mapped[str | None] = mapped_column(String(200))

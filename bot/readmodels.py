@@ -185,3 +185,8 @@ class DecisionOutcome:
 
     won: bool
     view: RemovalView
+
+    def repeats(self, decider: str, approve: bool) -> bool:
+        """A replay of the winning decision itself (same person, same verdict)."""
+        approved = self.view.status in (RemovalStatus.APPROVED, RemovalStatus.APPLIED)
+        return self.view.decided_by == decider and approved == approve

@@ -63,7 +63,13 @@ async def on_removal_submitted(
     # Recording the request is one quick transaction, so the admin's modal can show its
     # reference at once; the ticket and the messages follow after the ack.
     created = await request_removal(
-        runtime.services, admin.account_id, admin.identity, count, form.reason, form.timing
+        runtime.services,
+        admin.account_id,
+        admin.identity,
+        count,
+        form.reason,
+        form.timing,
+        idempotency_key=state.idempotency_key,
     )
     await slack.ack_update(build_request_sent_modal(created))
     # The ticket names its requester; Slack's directory tells who that is.
@@ -105,10 +111,12 @@ async def on_decision_submitted(
         note=form.note,
         effective_at=effective,
     )
-    if not outcome.won:
+    if not outcome.won and not outcome.repeats(caller.user_id, request.verdict is Verdict.APPROVE):
         await slack.ack_update(build_already_decided_modal(outcome.view))
         return
     await slack.ack_update(build_decided_modal(outcome.view))
+    if not outcome.won:
+        return  # a replay: the first submission did the rest
     if request.verdict is Verdict.APPROVE:
         await apply_due_removals(services)
     runtime.drain_soon()

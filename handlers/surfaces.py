@@ -6,13 +6,16 @@ from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.plan import build_info_modal
+from bot.domain.errors import TriggerExpired
 from bot.effects.dms import send_dm
 from bot.seal import seal
 
 View = dict[str, Any]
+TRIGGER_ERRORS = {"expired_trigger_id", "invalid_trigger_id", "exchanged_trigger_id"}
 
 
 class Interaction:
@@ -65,17 +68,21 @@ class Interaction:
 
     async def show_modal(self, view: View) -> None:
         """From inside a modal push on top of it (Back returns); from anywhere else open one."""
-        trigger_id = self.body["trigger_id"]
-        if self.view.get("type") == "modal":
-            await self.client.views_push(trigger_id=trigger_id, view=self.sealed(view))
-        else:
-            await self.client.views_open(trigger_id=trigger_id, view=self.sealed(view))
+        pushed = self.view.get("type") == "modal"
+        await self._open(self.client.views_push if pushed else self.client.views_open, view)
 
     async def open_modal(self, view: View) -> str:
         """A new modal (never pushed); returns its view id."""
-        opened = await self.client.views_open(
-            trigger_id=self.body["trigger_id"], view=self.sealed(view)
-        )
+        return await self._open(self.client.views_open, view)
+
+    async def _open(self, method: Any, view: View) -> str:
+        try:
+            opened = await method(trigger_id=self.body.get("trigger_id"), view=self.sealed(view))
+        except SlackApiError as exc:
+            if exc.response.get("error") in TRIGGER_ERRORS:
+                # A replayed or late request: say so, it is no bug of ours.
+                raise TriggerExpired() from None
+            raise
         return str(opened["view"]["id"])
 
     async def update_modal(

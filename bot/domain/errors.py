@@ -32,6 +32,13 @@ class MalformedPayload(ServiceError):
         )
 
 
+class TriggerExpired(ServiceError):
+    """Slack gives 3 seconds to open a modal for a click or command; this one took longer."""
+
+    def __init__(self) -> None:
+        super().__init__("That took Slack too long to open. Please try again.")
+
+
 class NotAnAdmin(ServiceError):
     def __init__(self, account_name: str, admins: list[str]) -> None:
         listed = ", ".join(admins) if admins else "nobody yet"

@@ -118,11 +118,20 @@ async def request_removal(
     reason: str,
     timing: Timing,
     requester_name: str | None = None,
+    idempotency_key: str | None = None,
 ) -> RemovalView:
+    """A new request, or, for a key already used, the request it made (nothing new is sent)."""
     now = ctx.clock()
     async with ctx.sessions() as session, session.begin():
-        # Locked so two requests at once can't together remove every license.
+        # Locked so two requests at once can't together remove every license, and a
+        # replay of one waits here until the first is recorded.
         account = await lock_for_admin(session, account_id, requester)
+        if idempotency_key is not None:
+            first = await session.scalar(
+                select(RemovalRequest).where(RemovalRequest.idempotency_key == idempotency_key)
+            )
+            if first is not None:
+                return removal_view(first, account)
         terms = terms_of(account)
         decision = check_request(
             terms,
@@ -137,6 +146,7 @@ async def request_removal(
             raise InvalidRemoval("reason", problem)
         row = RemovalRequest(
             reference=f"new-{uuid.uuid4().hex[:24]}",  # until the id is known
+            idempotency_key=idempotency_key,
             account_id=account.id,
             requested_by=requester.user_id,
             requester_name=requester_name,

@@ -88,3 +88,5 @@ class DecisionRequest(ButtonValue, ViewMetadata):
     request_id: int
     verdict: Verdict
     channel_id: str | None = None
+    # Set when the decision modal opens: its replays are recognised by it.
+    decision_key: str | None = None

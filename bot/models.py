@@ -159,6 +159,8 @@ class RemovalRequest(Base):
     decided_by: Mapped[str | None] = mapped_column(String(32))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decision_note: Mapped[str | None] = mapped_column(Text)
+    # The decision modal the winning decision came from (its replays repeat the answer).
+    decision_key: Mapped[str | None] = mapped_column(String(80))
     effective_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     licenses_after: Mapped[int | None] = mapped_column(Integer)

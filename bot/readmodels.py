@@ -167,6 +167,8 @@ class RemovalView:
     created_at: datetime
     # What the account was left with when the removal applied (None until then).
     applied_licenses: int | None = None
+    # The decision modal the decision came from.
+    decision_key: str | None = None
 
     @property
     def licenses_after(self) -> int:
@@ -186,7 +188,6 @@ class DecisionOutcome:
     won: bool
     view: RemovalView
 
-    def repeats(self, decider: str, approve: bool) -> bool:
-        """A replay of the winning decision itself (same person, same verdict)."""
-        approved = self.view.status in (RemovalStatus.APPROVED, RemovalStatus.APPLIED)
-        return self.view.decided_by == decider and approved == approve
+    def repeats(self, decision_key: str | None) -> bool:
+        """A replay of the winning submission itself (the same decision modal)."""
+        return decision_key is not None and self.view.decision_key == decision_key

@@ -25,7 +25,7 @@ from blocks.ids import Action, Block, Callback
 from blocks.metadata import AddModalState
 from blocks.text import per_period
 from bot.bootstrap import Runtime
-from bot.domain.errors import MalformedPayload, OnlyAdmins, QuoteNotHonoured, ServiceError
+from bot.domain.errors import MalformedPayload, QuoteNotHonoured, ServiceError
 from bot.domain.policy import read_count
 from bot.domain.pricing import confirms
 from bot.effects.dms import send_dm
@@ -82,10 +82,7 @@ async def admin_for(caller: Caller, state: AddModalState) -> Admin:
     workspace, while still an admin of that account. Metadata alone proves none of it."""
     if not state.belongs_to(caller.user_id, caller.team_id):
         raise MalformedPayload()
-    admin = await caller.admin()
-    if admin is None or admin.account_id != state.account_id:
-        raise OnlyAdmins("add licenses")
-    return admin
+    return await caller.admin_of(state.account_id, "add licenses")
 
 
 async def on_count_changed(

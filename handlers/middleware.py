@@ -22,7 +22,7 @@ from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from blocks.forms import FormState
 from blocks.metadata import ButtonValue, ViewMetadata
 from bot.bootstrap import Runtime
-from bot.domain.errors import MalformedPayload
+from bot.domain.errors import MalformedPayload, OnlyAdmins
 from bot.readmodels import Access, Admin
 from bot.seal import unseal
 from bot.services.access import resolve_access
@@ -58,6 +58,19 @@ class Caller:
         if access.overview is None or access.identity is None:
             return None
         return Admin(access.overview, access.identity)
+
+    async def admin_of(self, account_id: str, what: str) -> Admin:
+        """The caller as an admin of `account_id`, the account a form or button names.
+
+        OnlyAdmins when they are not (or no longer) one; MalformedPayload when their
+        workspace belongs to another account than the one named.
+        """
+        admin = await self.admin()
+        if admin is None:
+            raise OnlyAdmins(what)
+        if admin.account_id != account_id:
+            raise MalformedPayload()
+        return admin
 
     async def answered(self) -> None:
         """Wait until Slack has our ack: what we send later must not be covered by it."""

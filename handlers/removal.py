@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime
 
 from slack_bolt.async_app import AsyncApp
@@ -20,7 +21,7 @@ from blocks.removal import (
     build_request_sent_modal,
 )
 from bot.bootstrap import Runtime
-from bot.domain.errors import InvalidRemoval, MalformedPayload, OnlyAdmins
+from bot.domain.errors import InvalidRemoval
 from bot.domain.policy import read_count
 from bot.domain.removal import RemovalStatus, Verdict, parse_effective
 from bot.services.removals import (
@@ -55,11 +56,7 @@ async def on_removal_submitted(
     if isinstance(count, str):
         await slack.ack_errors(RemovalBlock.COUNT, count)
         return
-    admin = await caller.admin()
-    if admin is None:
-        raise OnlyAdmins("ask to remove licenses")
-    if admin.account_id != state.account_id:
-        raise MalformedPayload()  # a form for another account than the caller's
+    admin = await caller.admin_of(state.account_id, "ask to remove licenses")
     # Recording the request is one quick transaction, so the admin's modal can show its
     # reference at once; the ticket and the messages follow after the ack.
     created = await request_removal(
@@ -88,7 +85,9 @@ async def on_decide_clicked(
         return
     # Where the decision was asked for, so the modal's answer can point back to it.
     channel = (slack.body.get("channel") or {}).get("id")
-    request = request.model_copy(update={"channel_id": channel})
+    request = request.model_copy(
+        update={"channel_id": channel, "decision_key": f"decide-{uuid.uuid4().hex}"}
+    )
     await slack.open_modal(build_decision_modal(view, request))
 
 
@@ -110,8 +109,9 @@ async def on_decision_submitted(
         request.verdict,
         note=form.note,
         effective_at=effective,
+        decision_key=request.decision_key,
     )
-    if not outcome.won and not outcome.repeats(caller.user_id, request.verdict is Verdict.APPROVE):
+    if not outcome.won and not outcome.repeats(request.decision_key):
         await slack.ack_update(build_already_decided_modal(outcome.view))
         return
     await slack.ack_update(build_decided_modal(outcome.view))

@@ -72,6 +72,7 @@ def removal_view(row: RemovalRequest, account: Account) -> RemovalView:
         message_ts=row.message_ts,
         created_at=row.created_at,
         applied_licenses=row.licenses_after,
+        decision_key=row.decision_key,
     )
 
 
@@ -189,6 +190,7 @@ async def decide_removal(
     *,
     note: str | None = None,
     effective_at: datetime | None = None,
+    decision_key: str | None = None,
 ) -> DecisionOutcome:
     """Approve or deny: one atomic transition out of pending, whoever clicks first wins."""
     now = ctx.clock()
@@ -204,6 +206,7 @@ async def decide_removal(
             "decided_by": decider,
             "decided_at": now,
             "decision_note": (note or "").strip() or None,
+            "decision_key": decision_key,
         }
         if verdict is Verdict.APPROVE:
             values["effective_at"] = effective_at or current.requested_effective_at

@@ -9,10 +9,14 @@ from blocks.tickets import wanted_phrase
 from bot.domain.errors import OnlyAdmins
 from bot.domain.policy import is_email
 
-SOMETHING_WENT_WRONG = (
-    ":warning: Something went wrong on our side and nothing was changed. Please try again in a "
-    "minute."
-)
+
+def something_went_wrong(error_id: str) -> str:
+    """Our own bug, in words that claim nothing we don't know (an order may have gone through)."""
+    return (
+        f":warning: Something went wrong on our side (error `{error_id}`). Please try again in "
+        "a minute; anything you ordered is confirmed by a receipt in this DM."
+    )
+
 
 HELP_TITLE = "How to use /licenses"
 

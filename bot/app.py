@@ -11,7 +11,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from handlers import add_licenses, errors, home, licenses_command, plan_actions, removal
-from handlers.middleware import RUNTIME_KEY
+from handlers.surfaces import RUNTIME_KEY
 
 if TYPE_CHECKING:
     from bot.bootstrap import Runtime

@@ -24,7 +24,7 @@ from bot.bootstrap import Runtime, bootstrap
 from bot.config import Settings
 from bot.scheduler import build_scheduler
 from bot.signature import is_signed
-from handlers.middleware import RESPONSE_SENT_KEY
+from handlers.surfaces import RESPONSE_SENT_KEY
 
 log = logging.getLogger(__name__)
 TIMESTAMP_HEADER, SIGNATURE_HEADER = "X-Slack-Request-Timestamp", "X-Slack-Signature"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from typing import Any
 
@@ -16,8 +17,6 @@ from blocks.add import (
     build_placing_modal,
     build_receipt_modal,
     confirm_price_notice,
-    receipt_blocks,
-    receipt_text,
     stale_price_notice,
 )
 from blocks.forms import AddForm
@@ -28,9 +27,8 @@ from bot.bootstrap import Runtime
 from bot.domain.errors import MalformedPayload, QuoteNotHonoured, ServiceError
 from bot.domain.policy import read_count
 from bot.domain.pricing import confirms
-from bot.effects.dms import send_dm
-from bot.effects.home import refresh_home_now
-from bot.readmodels import Admin, Receipt
+from bot.integrations.slack_errors import slack_error
+from bot.readmodels import Admin
 from bot.services.orders import place_order
 from bot.services.quotes import preview
 from handlers.middleware import Caller, listener
@@ -64,6 +62,7 @@ class LatestKeystroke:
 
 
 keystrokes = LatestKeystroke()
+log = logging.getLogger(__name__)
 
 
 async def on_open_add(slack: Interaction, caller: Caller) -> None:
@@ -107,7 +106,7 @@ async def on_count_changed(
             new_view, external_id=modal, hash=str(slack.view.get("hash") or "")
         )
     except SlackApiError as exc:
-        if exc.response.get("error") != "hash_conflict":
+        if slack_error(exc) != "hash_conflict":
             raise
         # An older keystroke's update landed first; this one is newer, so it wins.
         if keystrokes.is_latest(modal, stamp):
@@ -136,16 +135,11 @@ async def on_order_now(
     await slack.ack_update(build_placing_modal(state, count))
     # The receipt must not reach Slack before the "placing" view it replaces.
     await caller.answered()
-    await _place(slack, caller, runtime, admin, state, count)
+    await _place(slack, runtime, admin, state, count)
 
 
 async def _place(
-    slack: Interaction,
-    caller: Caller,
-    runtime: Runtime,
-    admin: Admin,
-    state: AddModalState,
-    count: int,
+    slack: Interaction, runtime: Runtime, admin: Admin, state: AddModalState, count: int
 ) -> None:
     services = runtime.services
     try:
@@ -163,27 +157,16 @@ async def _place(
         refusal = {**build_add_refused_modal(str(refused)), "external_id": state.external_id}
         await slack.update_modal(refusal, external_id=state.external_id)
         return
-    await _deliver_receipt(slack, caller, runtime, admin, state, receipt)
-
-
-async def _deliver_receipt(
-    slack: Interaction,
-    caller: Caller,
-    runtime: Runtime,
-    admin: Admin,
-    state: AddModalState,
-    receipt: Receipt,
-) -> None:
-    interval = per_period(admin.overview.terms.interval)
-    done = build_receipt_modal(receipt, interval, state.external_id)
-    await slack.update_modal(done, external_id=state.external_id)
-    if receipt.replayed:
-        # A repeat of an order already placed (double submit, retry): its DM went out.
-        return
-    await send_dm(
-        slack.client, receipt.ordered_by, receipt_text(receipt), receipt_blocks(receipt, interval)
+    done = build_receipt_modal(
+        receipt, per_period(admin.overview.terms.interval), state.external_id
     )
-    await refresh_home_now(runtime.effect_deps, caller.team_id, caller.user_id)
+    try:
+        await slack.update_modal(done, external_id=state.external_id)
+    except SlackApiError as exc:
+        # The modal may be gone or Slack down; the receipt still comes by DM.
+        log.warning("could not show receipt %s: %s", receipt.reference, slack_error(exc))
+    # The receipt DM and App Home were queued with the order; carry them out now.
+    runtime.drain_soon()
 
 
 def register(app: AsyncApp) -> None:

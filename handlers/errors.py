@@ -9,6 +9,7 @@ the user reads a calm apology.
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -18,10 +19,11 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.forms import FIELD_BLOCKS
-from blocks.messages import SOMETHING_WENT_WRONG
+from blocks.messages import something_went_wrong
 from blocks.plan import build_info_modal
 from bot.domain.errors import InvalidRemoval, ServiceError
-from handlers.surfaces import Interaction
+from bot.services.outbox import SendDm, enqueue_now
+from handlers.surfaces import RUNTIME_KEY, Interaction, user_of
 
 log = logging.getLogger(__name__)
 
@@ -41,22 +43,26 @@ async def answer_error(
     client: AsyncWebClient,
     respond: AsyncRespond,
     response: BoltResponse | None,
+    context: dict[str, Any],
 ) -> BoltResponse | None:
     if isinstance(error, ServiceError):
         text = f":warning: {error}"
     else:
-        log.error("unhandled error in a listener", exc_info=error)
-        text = SOMETHING_WENT_WRONG
+        error_id = uuid.uuid4().hex[:8]
+        log.error("unhandled error %s in a listener", error_id, exc_info=error)
+        text = something_went_wrong(error_id)
     # `response` is None once the listener has acked: then only a message can reach the user.
     acked = response is None
     if body.get("type") == "view_submission" and not acked:
         return BoltResponse(status=200, body=modal_answer(error, text, body.get("view") or {}))
-    answer = Interaction(body, ack, client, respond)
-    if answer.user_id:
-        try:
-            await answer.reply(text)
-        except Exception:
-            log.exception("could not tell %s about an error", answer.user_id)
+    user_id = user_of(body)
+    if body.get("response_url"):
+        await Interaction(body, ack, client, respond).reply(text)
+    elif user_id and RUNTIME_KEY in context:
+        # By DM, through the outbox: a Slack outage delays the apology, never loses it.
+        runtime = context[RUNTIME_KEY]
+        await enqueue_now(runtime.services, SendDm(user_id=user_id, text=text))
+        runtime.drain_soon()
     return None if acked else BoltResponse(status=200, body="")
 
 

@@ -7,13 +7,15 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.bootstrap import Runtime
-from bot.effects.home import refresh_home_now
+from bot.services.outbox import PublishHome, enqueue_now
 from handlers.middleware import Caller, listener
 
 
 async def on_home_opened(event: dict[str, Any], caller: Caller, runtime: Runtime) -> None:
     if event.get("tab", "home") == "home":
-        await refresh_home_now(runtime.effect_deps, caller.team_id, caller.user_id)
+        home = PublishHome(team_id=caller.team_id, user_id=caller.user_id)
+        await enqueue_now(runtime.services, home)
+        runtime.drain_soon()
 
 
 def register(app: AsyncApp) -> None:

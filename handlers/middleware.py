@@ -27,11 +27,7 @@ from bot.readmodels import Access, Admin
 from bot.seal import unseal
 from bot.services.access import resolve_access
 from handlers.errors import answer_error
-from handlers.surfaces import Interaction, team_of, user_of
-
-RUNTIME_KEY = "runtime"
-# Set by the HTTP adapter once Slack has been sent the response to this request.
-RESPONSE_SENT_KEY = "response_sent"
+from handlers.surfaces import RESPONSE_SENT_KEY, RUNTIME_KEY, Interaction, team_of, user_of
 
 
 class Caller:
@@ -126,7 +122,8 @@ def listener(func: Callable[..., Awaitable[None]]) -> Callable[[AsyncArgs], Awai
             if args.ack.response is None:
                 raise  # Bolt hands it to the error handler, which answers in the ack
             # After the ack Bolt would forget the ack it sent; answer here, the same way.
-            await answer_error(error, args.body or {}, args.ack, args.client, args.respond, None)
+            body = args.body or {}
+            await answer_error(error, body, args.ack, args.client, args.respond, None, args.context)
 
     run.__name__ = run.__qualname__ = func.__name__
     return run

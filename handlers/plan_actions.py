@@ -22,8 +22,8 @@ from blocks.plan import (
 )
 from bot.bootstrap import Runtime
 from bot.domain.policy import Route
-from bot.effects.dms import send_dm
 from bot.services.access import admin_user_ids
+from bot.services.outbox import SendDm
 from bot.services.requests import record_request
 from handlers.middleware import Caller, listener
 from handlers.surfaces import Interaction
@@ -72,11 +72,13 @@ async def on_ask_admins(
         return
     blocks = admin_request_blocks(caller.user_id, view.name, request.wanted)
     admins = await admin_user_ids(runtime.directory, view.admins)
-    for admin in admins:
-        await send_dm(slack.client, admin, admin_request_text(view.name), blocks)
+    text = admin_request_text(view.name)
+    messages = [SendDm(user_id=admin, text=text, blocks=blocks) for admin in admins]
+    services = runtime.services
     await record_request(
-        runtime.services, view.account_id, caller.user_id, "admins", request.wanted
+        services, view.account_id, caller.user_id, "admins", request.wanted, messages
     )
+    runtime.drain_soon()
     text = admins_reached_text(len(admins), view.name)
     if slack.body.get("response_url"):
         await slack.replace_original(text)

@@ -12,9 +12,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from blocks.plan import build_info_modal
 from bot.domain.errors import TriggerExpired
 from bot.effects.dms import send_dm
+from bot.integrations.slack_errors import slack_error
 from bot.seal import seal
 
 View = dict[str, Any]
+# Where the Bolt context keeps the runtime, and the event the transport sets once Slack
+# has been sent the response to a request.
+RUNTIME_KEY = "runtime"
+RESPONSE_SENT_KEY = "response_sent"
 TRIGGER_ERRORS = {"expired_trigger_id", "invalid_trigger_id", "exchanged_trigger_id"}
 
 
@@ -79,7 +84,7 @@ class Interaction:
         try:
             opened = await method(trigger_id=self.body.get("trigger_id"), view=self.sealed(view))
         except SlackApiError as exc:
-            if exc.response.get("error") in TRIGGER_ERRORS:
+            if slack_error(exc) in TRIGGER_ERRORS:
                 # A replayed or late request: say so, it is no bug of ours.
                 raise TriggerExpired() from None
             raise

@@ -53,10 +53,13 @@ class Effects:
         # One drain at a time per process; other processes are kept apart by row claims.
         async with self._lock:
             done = 0
-            for claimed in await outbox.claim_due(self.deps.services, limit):
-                if await self._run(claimed):
-                    await outbox.complete(self.deps.services, claimed.id)
-                    done += 1
+            claimed = await outbox.claim_due(self.deps.services, limit)
+            repeated = outbox.superseded(claimed)
+            for entry in claimed:
+                # A repeated entry's work is done by the later one: the last one wins.
+                if entry in repeated or await self._run(entry):
+                    await outbox.complete(self.deps.services, entry.id)
+                    done += entry not in repeated
             return done
 
     async def _run(self, claimed: outbox.Claimed) -> bool:

@@ -6,9 +6,13 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from blocks.add import receipt_blocks, receipt_text
 from blocks.removal import requester_update_text
+from blocks.text import per_period
 from bot.effects.context import EffectDeps
-from bot.services.outbox import NotifyRequester
+from bot.services.accounts import show_account
+from bot.services.orders import get_receipt
+from bot.services.outbox import NotifyRequester, SendDm, SendReceipt
 
 
 async def send_dm(
@@ -23,4 +27,20 @@ async def notify_requester(deps: EffectDeps, effect: NotifyRequester) -> None:
     await send_dm(deps.client, view.requested_by, requester_update_text(view, effect.stage))
 
 
-HANDLERS = {NotifyRequester: notify_requester}
+async def send_queued_dm(deps: EffectDeps, effect: SendDm) -> None:
+    await send_dm(deps.client, effect.user_id, effect.text, effect.blocks)
+
+
+async def send_receipt(deps: EffectDeps, effect: SendReceipt) -> None:
+    receipt = await get_receipt(deps.services, effect.reference)
+    account = await show_account(deps.services, receipt.account_id)
+    interval = per_period(account.terms.interval)
+    blocks = receipt_blocks(receipt, interval)
+    await send_dm(deps.client, receipt.ordered_by, receipt_text(receipt), blocks)
+
+
+HANDLERS = {
+    NotifyRequester: notify_requester,
+    SendDm: send_queued_dm,
+    SendReceipt: send_receipt,
+}

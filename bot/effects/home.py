@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from slack_sdk.errors import SlackApiError
-
 from blocks.home import build_home, build_not_admin_home, build_not_linked_home
 from bot.effects.context import EffectDeps
 from bot.readmodels import Access
 from bot.services.access import resolve_access
 from bot.services.orders import recent_orders
-from bot.services.outbox import RefreshRequesterHome
+from bot.services.outbox import PublishHome, RefreshRequesterHome
 from bot.services.removals import removals_of
 
 log = logging.getLogger(__name__)
@@ -34,18 +32,14 @@ async def refresh_home(deps: EffectDeps, team_id: str, user_id: str) -> None:
     await publish_home(deps, await resolve_access(deps.services, deps.directory, team_id, user_id))
 
 
-async def refresh_home_now(deps: EffectDeps, team_id: str, user_id: str) -> None:
-    """From a listener: a failed publish is only logged; opening Home draws it again."""
-    try:
-        await refresh_home(deps, team_id, user_id)
-    except SlackApiError as exc:
-        log.warning("views.publish failed for %s: %s", user_id, exc.response.get("error"))
-
-
 async def refresh_requester_home(deps: EffectDeps, effect: RefreshRequesterHome) -> None:
     view = await deps.removal(effect)
     if view.team_id:
         await refresh_home(deps, view.team_id, view.requested_by)
 
 
-HANDLERS = {RefreshRequesterHome: refresh_requester_home}
+async def publish_home_of(deps: EffectDeps, effect: PublishHome) -> None:
+    await refresh_home(deps, effect.team_id, effect.user_id)
+
+
+HANDLERS = {RefreshRequesterHome: refresh_requester_home, PublishHome: publish_home_of}

@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.cache import TtlCache
+from bot.integrations.slack_errors import slack_error
 
 log = logging.getLogger(__name__)
 CACHE_SECONDS = 600.0
@@ -44,7 +45,7 @@ class SlackDirectory:
         try:
             response = await self._client.users_info(user=user_id)
         except SlackApiError as exc:
-            log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
+            log.warning("users.info failed for %s: %s", user_id, slack_error(exc))
             return Profile(None, None)
         user = response.get("user") or {}
         details = user.get("profile") or {}
@@ -66,7 +67,7 @@ class SlackDirectory:
         try:
             response = await self._client.users_lookupByEmail(email=email)
         except SlackApiError as exc:
-            log.warning("users.lookupByEmail failed: %s", exc.response.get("error"))
+            log.warning("users.lookupByEmail failed: %s", slack_error(exc))
             return None
         user_id = (response.get("user") or {}).get("id")
         self._ids.put(email, user_id)

@@ -22,6 +22,7 @@ from bot.readmodels import RECENT_ORDERS, AdminIdentity, Receipt
 from bot.services import audit
 from bot.services.accounts import contacts_of, lock_for_admin, terms_of
 from bot.services.context import ServiceContext
+from bot.services.outbox import PublishHome, SendReceipt, enqueue
 
 
 def receipt_of(order: Order) -> Receipt:
@@ -178,7 +179,19 @@ async def _place_order_once(
             charged=format_money(charged.due_today_minor, charged.currency),
             charge_reference=charge_reference,
         )
+        # The receipt and the admin's App Home, sent if and only if the order stands.
+        enqueue(session, SendReceipt(reference=order.reference), now)
+        if account.slack_team_id:
+            enqueue(session, PublishHome(team_id=account.slack_team_id, user_id=admin.user_id), now)
         await session.flush()
+        return receipt_of(order)
+
+
+async def get_receipt(ctx: ServiceContext, reference: str) -> Receipt:
+    async with ctx.reading() as session, session.begin():
+        order = await session.scalar(select(Order).where(Order.reference == reference))
+        if order is None:
+            raise LookupError(f"no order {reference}")
         return receipt_of(order)
 
 

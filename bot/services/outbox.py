@@ -8,6 +8,7 @@ harmless when repeated (updates by id, DMs that restate the state).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -41,6 +42,9 @@ class Kind(StrEnum):
     THREAD_REMINDER = "removal.thread_reminder"
     NOTIFY_REQUESTER = "removal.notify_requester"
     HOME_REFRESH = "home.refresh"
+    HOME_PUBLISH = "home.publish"
+    DM_SEND = "dm.send"
+    RECEIPT_SEND = "order.receipt"
 
 
 class Effect(BaseModel):
@@ -127,6 +131,34 @@ class PostCsmRequest(RoutedRequest):
     kind = Kind.CSM_REQUEST_POST
 
 
+class PublishHome(Effect):
+    """A user's App Home drawn again from what is true when it runs (the last one wins)."""
+
+    kind = Kind.HOME_PUBLISH
+    team_id: str
+    user_id: str
+
+
+class SendDm(Effect):
+    """A direct message whose words were settled when it was queued."""
+
+    kind = Kind.DM_SEND
+    user_id: str
+    text: str
+    blocks: list[dict[str, Any]] | None = None
+
+
+class SendReceipt(Effect):
+    """An order's receipt to the admin who placed it, once the order is recorded."""
+
+    kind = Kind.RECEIPT_SEND
+    reference: str
+
+
+# Kinds whose entries for the same payload are one piece of work: a drain runs the last.
+COALESCED = frozenset({Kind.HOME_PUBLISH, Kind.HOME_REFRESH})
+
+
 def enqueue(session: AsyncSession, effect: Effect, now: datetime) -> None:
     """Written in the caller's transaction: the effect happens if and only if it commits."""
     session.add(
@@ -168,6 +200,23 @@ async def claim_due(ctx: ServiceContext, limit: int = 20) -> list[Claimed]:
             row.attempts += 1
             row.next_attempt_at = now + LEASE
         return [Claimed(row.id, row.kind, dict(row.payload), row.attempts) for row in rows]
+
+
+async def enqueue_now(ctx: ServiceContext, *effects: Effect) -> None:
+    """Effects that belong to no other change, queued in a transaction of their own."""
+    async with ctx.sessions() as session, session.begin():
+        for effect in effects:
+            enqueue(session, effect, ctx.clock())
+
+
+def superseded(claimed: list[Claimed]) -> list[Claimed]:
+    """Entries of a coalesced kind that a later claimed entry with the same payload repeats."""
+
+    def key(entry: Claimed) -> tuple[str, str]:
+        return entry.kind, json.dumps(entry.payload, sort_keys=True)
+
+    last = {key(entry): entry.id for entry in claimed if entry.kind in COALESCED}
+    return [entry for entry in claimed if key(entry) in last and last[key(entry)] != entry.id]
 
 
 async def complete(ctx: ServiceContext, entry_id: int) -> None:

@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from bot.domain.policy import Route
 from bot.services import audit
 from bot.services.context import ServiceContext
-from bot.services.outbox import OpenRouteTicket, PostCsmRequest, enqueue
+from bot.services.outbox import OpenRouteTicket, PostCsmRequest, SendDm, enqueue
 
 
 async def record_request(
-    ctx: ServiceContext, account_id: str, requester: str, route: str, wanted: int | None
+    ctx: ServiceContext,
+    account_id: str,
+    requester: str,
+    route: str,
+    wanted: int | None,
+    messages: Sequence[SendDm] = (),
 ) -> None:
     """Leave a trace of every hand-off, so nobody's request depends on a chat message alone.
 
     A request to the CSM is posted for them through the outbox; one to Sales opens a
     ticket and tells the requester its reference (their team works from tickets).
+    `messages` (to admins, for a member's request) go out with the record.
     """
     async with ctx.sessions() as session, session.begin():
         audit.record(session, account_id, requester, f"request.{route}", wanted=wanted)
         now = ctx.clock()
+        for message in messages:
+            enqueue(session, message, now)
         if route == Route.CSM:
             enqueue(
                 session,

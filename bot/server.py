@@ -24,6 +24,7 @@ from bot.bootstrap import Runtime, bootstrap
 from bot.config import Settings
 from bot.scheduler import build_scheduler
 from bot.signature import is_signed
+from bot.slack_shapes import is_slack_shaped
 from handlers.surfaces import RESPONSE_SENT_KEY
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ async def dispatch(app: AsyncApp, secret: str, request: web.Request) -> web.Stre
     stamp, signature = headers.get(TIMESTAMP_HEADER), headers.get(SIGNATURE_HEADER)
     if not is_signed(secret, stamp, signature, body, time.time()):
         return web.Response(status=401, text="invalid signature")
+    if not is_slack_shaped(body, request.content_type):
+        return web.Response(status=400, text="not a request Slack sends")
     bolt_request = await to_bolt_request(request)
     sent = asyncio.Event()
     bolt_request.context[RESPONSE_SENT_KEY] = sent

@@ -57,7 +57,10 @@ async def answer_error(
         return BoltResponse(status=200, body=modal_answer(error, text, body.get("view") or {}))
     user_id = user_of(body)
     if body.get("response_url"):
-        await Interaction(body, ack, client, respond).reply(text)
+        try:
+            await Interaction(body, ack, client, respond).reply(text)
+        except Exception as exc:
+            log.warning("could not answer %s through its response_url: %s", user_id, exc)
     elif user_id and RUNTIME_KEY in context:
         # By DM, through the outbox: a Slack outage delays the apology, never loses it.
         runtime = context[RUNTIME_KEY]

@@ -87,7 +87,7 @@ def _parse(model: type[BaseModel], args: AsyncArgs, seal_key: bytes) -> BaseMode
             opened = unseal(str(view.get("private_metadata") or ""), seal_key)
             if opened is not None:
                 return model.model_validate_json(opened)
-    except (ValidationError, ValueError, TypeError):
+    except (ValidationError, ValueError, TypeError, AttributeError):
         pass
     raise MalformedPayload()
 

@@ -19,6 +19,7 @@ from bot.seal import seal
 from tests.slack.driver import SIGNING_SECRET, Answer, Workspace, block_text, sign
 
 ANN = "U0ANN"
+FORM_TYPE = "application/x-www-form-urlencoded"
 FORGERIES = ["wrong secret", "stale timestamp"]
 
 
@@ -267,3 +268,27 @@ async def test_a_keystroke_naming_another_users_view_updates_only_the_callers_ow
     [update] = ws.slack.calls_to("views.update")[-1:]
     assert update.params["external_id"] == gils["external_id"]
     assert "*Total Licenses*\n4 (3 + 1)" in block_text(ws.modal(GIL)["blocks"])
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("payload=%7B%22type%22%3A%22block_actions%22%2C%22actions%22%3A%5B%5D%7D", FORM_TYPE),
+        ("payload=not-json", FORM_TYPE),
+        ('{"type": "event_callback", "event": 5}', "application/json"),
+        ("command=%2Flicenses&text=add", FORM_TYPE),
+        ("[1, 2, 3]", "application/json"),
+    ],
+)
+async def test_a_signed_body_that_is_no_slack_request_is_400_and_does_nothing(
+    workspace: Workspace, body: str, content_type: str
+) -> None:
+    ws = workspace
+    before = await snapshot(ws)
+
+    answer = await ws.post(body, content_type)
+    await ws.settle()
+
+    assert answer.status == 400
+    assert ws.slack.calls == []
+    assert await snapshot(ws) == before

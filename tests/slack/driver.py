@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -131,3 +132,8 @@ def assert_calls_ok(ws: Workspace, allowed: frozenset[str] = frozenset()) -> Non
     assert refused == []
     texts = [str(call.params.get("text")) for call in ws.slack.calls_to("chat.postMessage")]
     assert not any("Something went wrong" in text or ":warning:" in text for text in texts)
+
+
+def logged_errors(caplog: Any) -> list[str]:
+    """What the bot logged at ERROR or above: our bugs, which no request may cause."""
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 import os
 import time
 from typing import Any
@@ -30,7 +29,7 @@ from bot.sandbox.slack_side import (
     view_actions,
     view_submission,
 )
-from tests.slack.driver import Workspace
+from tests.slack.driver import Workspace, logged_errors
 from tests.slack.removal_helpers import ANN, BOB, CSM, request_values
 from tests.slack.test_security import open_add_modal_with_quote
 
@@ -191,5 +190,5 @@ async def test_no_mutated_payload_gets_a_5xx_a_slow_ack_or_a_traceback(
 
     assert answer.status < 500, answer.text
     assert acked_in < 3.0
-    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert logged_errors(caplog) == []
     await books_agree(ws)

@@ -3,7 +3,6 @@ refusals from the rules, and our own bugs: a sentence on the surface the user is
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,16 +11,12 @@ import pytest
 from blocks.ids import Action, Block, Callback, RemovalAction, RemovalBlock
 from bot.integrations.slack_directory import Profile
 from tests.slack.conftest import start_workspace
-from tests.slack.driver import CSM_CHANNEL, Workspace, block_text
+from tests.slack.driver import CSM_CHANNEL, Workspace, block_text, logged_errors
 from tests.slack.removal_helpers import ask, dms, the_post
 from tests.slack.test_security import open_add_modal_with_quote, snapshot
 
 ANN, BOB, CSM = "U0ANN", "U0BOB", "U0CSM"
 OUT_OF_DATE = "This form or button is out of date"
-
-
-def errors_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
 
 
 async def test_order_now_with_unreadable_metadata_changes_nothing_and_says_why(
@@ -41,7 +36,7 @@ async def test_order_now_with_unreadable_metadata_changes_nothing_and_says_why(
     assert shown["title"]["text"] == "Add licenses"
     assert OUT_OF_DATE in block_text(shown["blocks"])
     assert await snapshot(ws) == before
-    assert errors_logged(caplog) == []
+    assert logged_errors(caplog) == []
 
 
 async def test_a_button_whose_value_does_not_parse_answers_the_clicker_only(
@@ -71,7 +66,7 @@ async def test_a_button_whose_value_does_not_parse_answers_the_clicker_only(
     assert told["user"] == BOB and OUT_OF_DATE in told["text"]
     assert ws.slack.calls_to("chat.postMessage") == []  # no admin was bothered
     assert await snapshot(ws) == before
-    assert errors_logged(caplog) == []
+    assert logged_errors(caplog) == []
 
 
 async def test_a_refusal_by_the_rules_is_shown_beside_the_input_at_fault(
@@ -142,7 +137,7 @@ async def test_our_own_bug_after_the_ack_is_logged_and_the_user_gets_an_apology(
     assert "RR-00001" in block_text(ws.modal(ANN)["blocks"])  # the request itself stands
     apologies = [text for text in dms(ws, ANN) if "Something went wrong on our side" in text]
     assert len(apologies) == 1
-    [logged] = errors_logged(caplog)
+    [logged] = logged_errors(caplog)
     error_id = logged.removeprefix("unhandled error ").removesuffix(" in a listener")
     assert f"(error `{error_id}`)" in apologies[0]
     assert "nothing was changed" not in apologies[0]
@@ -172,4 +167,4 @@ async def test_a_number_input_in_an_odd_form_gets_the_usual_message(
     shown = body.get("errors", {}).get(Block.ADD_COUNT) or block_text(body["view"]["blocks"])
     assert explanation in shown
     assert await snapshot(ws) == before
-    assert errors_logged(caplog) == []
+    assert logged_errors(caplog) == []

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 from urllib.parse import urlencode
 
 import pytest
 
 from bot.sandbox.slack_side import payload_form, slash_command, view_submission
-from tests.slack.driver import Workspace, block_text
+from tests.slack.driver import Workspace, block_text, logged_errors
 from tests.slack.removal_helpers import (
     ANN,
     APPROVE,
@@ -24,10 +23,6 @@ from tests.slack.removal_helpers import (
 )
 
 FORM = "application/x-www-form-urlencoded"
-
-
-def logged_errors(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 async def test_a_removal_submitted_replayed_and_retried_is_one_request(

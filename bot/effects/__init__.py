@@ -12,15 +12,21 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import ValidationError
+from slack_sdk.errors import SlackApiError
 
 from bot.effects import channel, dms, home, tickets
 from bot.effects.context import EffectDeps, NotYet
+from bot.integrations.slack_errors import slack_error
 from bot.services import outbox
 from bot.services.outbox import Effect, Kind
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[EffectDeps, Any], Awaitable[None]]
+# Answers that mean the target is gone or was never there: an entry is not tried again.
+PERMANENT_SLACK_ERRORS = frozenset(
+    {"user_not_found", "users_not_found", "not_found", "channel_not_found", "invalid_arguments"}
+)
 
 
 def _table() -> dict[Kind, tuple[type[Effect], Handler]]:
@@ -74,15 +80,18 @@ class Effects:
             return False
         try:
             await handler(self.deps, effect)
+        except SlackApiError as exc:
+            error = slack_error(exc)
+            # Slack said no for good (that user or view is not there): retrying won't help.
+            final = error in PERMANENT_SLACK_ERRORS
+            await self._failed(claimed, f"SlackApiError: {error}", final=final)
+            return False
         except Exception as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-            log.warning(
-                "outbox %s #%s failed (attempt %s): %s",
-                claimed.kind,
-                claimed.id,
-                claimed.attempts,
-                reason,
-            )
-            await outbox.fail(services, claimed, reason)
+            await self._failed(claimed, f"{type(exc).__name__}: {exc}")
             return False
         return True
+
+    async def _failed(self, claimed: outbox.Claimed, reason: str, *, final: bool = False) -> None:
+        outcome = "set aside" if final else f"attempt {claimed.attempts}"
+        log.warning("outbox %s #%s failed (%s): %s", claimed.kind, claimed.id, outcome, reason)
+        await outbox.fail(self.deps.services, claimed, reason, final=final)

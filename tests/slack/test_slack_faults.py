@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from blocks.ids import Action, Block
+from bot.models import OutboxEntry
+from bot.services.outbox import SendDm, enqueue_now
 from tests.slack.driver import Workspace, block_text
 from tests.slack.removal_helpers import ANN, dms
 
@@ -48,3 +51,20 @@ async def test_an_order_during_a_slack_fault_gets_one_receipt_after_it(
     assert len(receipts) == 1
     assert not any("Something went wrong" in dm for dm in dms(ws, ANN))
     assert "+3 (10 → 13)" in block_text(ws.slack.homes[ANN]["blocks"])
+
+
+async def test_an_effect_slack_refuses_for_good_is_set_aside_not_retried(
+    workspace: Workspace,
+) -> None:
+    ws = workspace
+    await enqueue_now(ws.services, SendDm(user_id="U0GHOST", text="Hello?"))
+
+    await ws.runtime.effects.drain()
+    ws.clock.travel(hours=1)
+    await ws.runtime.effects.drain()
+
+    async with ws.services.reading() as session:
+        entry = await session.scalar(select(OutboxEntry).where(OutboxEntry.kind == "dm.send"))
+    assert entry is not None
+    assert (entry.status, entry.attempts) == ("dead", 1)
+    assert entry.last_error == "SlackApiError: user_not_found"

@@ -345,11 +345,16 @@ async def test_a_request_overlapping_a_pending_one_is_refused(workspace: Workspa
 
 
 class ZendeskStub:
-    """Zendesk's ticket endpoints; `state` is "down" (503), "timeout" or "up"."""
+    """Zendesk's ticket endpoints; `state` is "down" (503), "timeout", "ratelimited" (429),
+    "lost answer" (the ticket is made but the answer never arrives) or "up".
+
+    Like Zendesk, a create repeating an Idempotency-Key gets the first ticket back.
+    """
 
     def __init__(self, router: respx.MockRouter) -> None:
         self.state = "down"
         self.created: list[dict[str, Any]] = []
+        self.keys: set[str] = set()
         self.solved: list[dict[str, Any]] = []
         router.route(host="127.0.0.1").pass_through()
         router.post("/api/v2/tickets.json").mock(side_effect=self._create)
@@ -360,7 +365,14 @@ class ZendeskStub:
             return httpx.Response(503, text="<html>Service Unavailable</html>")
         if self.state == "timeout":
             raise httpx.ConnectTimeout("timed out", request=request)
-        self.created.append({"body": json.loads(request.content), "headers": request.headers})
+        if self.state == "ratelimited":
+            return httpx.Response(429, headers={"Retry-After": "0"}, text="Too Many Requests")
+        key = request.headers.get("Idempotency-Key", "")
+        if key not in self.keys:
+            self.keys.add(key)
+            self.created.append({"body": json.loads(request.content), "headers": request.headers})
+        if self.state == "lost answer":
+            raise httpx.ReadTimeout("the answer never came", request=request)
         return httpx.Response(
             201,
             json={"ticket": {"id": 35436, "url": f"{ZENDESK}/api/v2/tickets/35436.json"}},
@@ -517,3 +529,25 @@ async def test_pending_requests_remind_the_csm_daily_at_most_three_times(
         f"(reminder {n} of 3)."
         for n in (1, 2, 3)
     ]
+
+
+@pytest.mark.parametrize("fault", ["down", "timeout", "ratelimited", "lost answer"])
+async def test_a_ticket_system_fault_ends_in_exactly_one_ticket(
+    zendesk_stub: ZendeskStub, zendesk_workspace: Workspace, fault: str
+) -> None:
+    ws = zendesk_workspace
+    zendesk_stub.state = fault
+    await ask(ws)
+    entry = await outbox_entry(ws, "ticket.create")
+    assert entry.status == "pending" and entry.last_error
+
+    zendesk_stub.state = "up"
+    for _ in range(4):
+        ws.clock.travel(minutes=1)
+        await ws.runtime.effects.drain()
+
+    assert len(zendesk_stub.created) == 1
+    assert (await outbox_entry(ws, "ticket.create")).status == "done"
+    assert "35436" in text_of(the_post(ws))
+    received = [dm for dm in dms(ws, ANN) if dm.startswith("We received your request")]
+    assert len(received) == 1

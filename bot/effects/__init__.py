@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
 
 from bot.effects import channel, dms, home, tickets
-from bot.effects.context import EffectDeps, NotYet
+from bot.effects.context import CURRENT_ENTRY, EffectDeps, NotYet
 from bot.integrations.slack_errors import slack_error
 from bot.services import outbox
 from bot.services.outbox import Effect, Kind
@@ -78,6 +78,7 @@ class Effects:
             log.error("outbox #%s (%s) cannot be carried out: %s", claimed.id, claimed.kind, exc)
             await outbox.fail(services, claimed, f"{type(exc).__name__}: {exc}", final=True)
             return False
+        marker = CURRENT_ENTRY.set((claimed.id, claimed.attempts))
         try:
             await handler(self.deps, effect)
         except SlackApiError as exc:
@@ -89,6 +90,8 @@ class Effects:
         except Exception as exc:
             await self._failed(claimed, f"{type(exc).__name__}: {exc}")
             return False
+        finally:
+            CURRENT_ENTRY.reset(marker)
         return True
 
     async def _failed(self, claimed: outbox.Claimed, reason: str, *, final: bool = False) -> None:

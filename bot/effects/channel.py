@@ -49,10 +49,10 @@ async def post_removal(deps: EffectDeps, effect: PostRemoval) -> None:
             view.reference,
         )
         return
-    posted = await deps.client.chat_postMessage(
-        channel=channel, text=removal_message_text(view), blocks=build_removal_message(view)
+    posted_in, ts = await deps.post(
+        channel, removal_message_text(view), build_removal_message(view)
     )
-    await record_message(deps.services, view.id, posted["channel"], posted["ts"])
+    await record_message(deps.services, view.id, posted_in, ts)
 
 
 async def refresh_removal(deps: EffectDeps, effect: RefreshRemoval) -> None:
@@ -69,9 +69,7 @@ async def refresh_removal(deps: EffectDeps, effect: RefreshRemoval) -> None:
 async def _reply(deps: EffectDeps, view: RemovalView, text: str) -> None:
     """A reply in the request's thread, once the request has been posted."""
     if view.message_ts and view.channel_id:
-        await deps.client.chat_postMessage(
-            channel=view.channel_id, thread_ts=view.message_ts, text=text
-        )
+        await deps.post(view.channel_id, text, thread_ts=view.message_ts)
     elif deps.services.settings.csm_channel_id is not None or view.csm_user_id:
         raise NotYet("the channel message has not been posted yet")
 
@@ -109,9 +107,7 @@ async def post_csm_request(deps: EffectDeps, effect: PostCsmRequest) -> None:
         overview.csm_slack_user_id,
         overview.capacity.reason,
     )
-    await deps.client.chat_postMessage(
-        channel=channel, text=csm_request_text(overview.name), blocks=blocks
-    )
+    await deps.post(channel, csm_request_text(overview.name), blocks)
 
 
 HANDLERS = {

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -12,6 +14,11 @@ from bot.readmodels import RemovalView
 from bot.services.context import ServiceContext
 from bot.services.outbox import RemovalEffect
 from bot.services.removals import get_removal
+
+# The outbox entry being carried out, and which attempt: its posts are marked with it, so
+# that a retry after an answer lost on the way back finds the post instead of repeating it.
+CURRENT_ENTRY: ContextVar[tuple[int, int] | None] = ContextVar("outbox_entry", default=None)
+LOOK_BACK_MESSAGES = 50
 
 
 class NotYet(Exception):
@@ -27,3 +34,38 @@ class EffectDeps:
 
     async def removal(self, effect: RemovalEffect) -> RemovalView:
         return await get_removal(self.services, effect.request_id)
+
+    async def post(
+        self, channel: str, text: str, blocks: list[Any] | None = None, thread_ts: str | None = None
+    ) -> tuple[str, str]:
+        """chat.postMessage at most once per outbox entry; returns (channel, ts).
+
+        Each top-level post carries its entry's id as message metadata. A retry of the same
+        entry looks for it first: Slack may have posted it while its answer was lost.
+        """
+        current = CURRENT_ENTRY.get()
+        metadata = None
+        if current is not None and thread_ts is None:
+            entry, attempt = current
+            metadata = {"event_type": "licensebot_post", "event_payload": {"entry": entry}}
+            found = await self._posted(channel, entry) if attempt > 1 else None
+            if found is not None:
+                return found
+        posted = await self.client.chat_postMessage(
+            channel=channel,
+            text=text,
+            blocks=blocks or None,
+            thread_ts=thread_ts,
+            metadata=metadata,
+        )
+        return str(posted["channel"]), str(posted["ts"])
+
+    async def _posted(self, channel: str, entry: int) -> tuple[str, str] | None:
+        history = await self.client.conversations_history(
+            channel=channel, limit=LOOK_BACK_MESSAGES, include_all_metadata=True
+        )
+        for message in history.get("messages") or []:
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("entry") == entry:
+                return channel, str(message["ts"])
+        return None

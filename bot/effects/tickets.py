@@ -5,7 +5,7 @@ from __future__ import annotations
 from blocks.messages import sales_ticket_dm
 from blocks.tickets import TicketText, removal_ticket, resolution_comment, route_ticket
 from bot.effects.context import EffectDeps, NotYet
-from bot.effects.dms import send_dm
+from bot.effects.dms import dm
 from bot.integrations.tickets import NewTicket
 from bot.services.accounts import show_account
 from bot.services.outbox import CreateRemovalTicket, OpenRouteTicket, ResolveRemovalTicket
@@ -51,8 +51,8 @@ async def open_route_ticket(deps: EffectDeps, effect: OpenRouteTicket) -> None:
     ref = await deps.tickets.create(
         _new_ticket(overview.account_id, text, tags=tags), idempotency_key=effect.key
     )
-    await send_dm(
-        deps.client,
+    await dm(
+        deps,
         effect.requester,
         sales_ticket_dm(overview.name, effect.wanted, ref.reference, ref.url),
     )

@@ -34,7 +34,16 @@ BlockCheck = Callable[[str, Any, str], list[str]]
 BOT_USER_ID = "U0BOT"
 BOT_ID = "B0BOT"
 APP_ID = "A0LICENSE"
-DEFAULT_SCOPES = ("commands", "chat:write", "im:write", "users:read", "users:read.email")
+DEFAULT_SCOPES = (
+    "commands",
+    "chat:write",
+    "im:write",
+    "im:history",
+    "channels:history",
+    "groups:history",
+    "users:read",
+    "users:read.email",
+)
 
 TRIGGER_TTL_SECONDS = 3.0
 MODAL_STACK_LIMIT = 3
@@ -146,6 +155,8 @@ class _ResponseUrl:
 class _Failure:
     error: str
     status: int
+    # The call is carried out, and only its answer fails (lost on the way back).
+    after: bool = False
 
 
 class FakeSlack:
@@ -202,6 +213,7 @@ class FakeSlack:
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
             "conversations.open": self._conversations_open,
+            "conversations.history": self._conversations_history,
             "users.info": self._users_info,
             "users.lookupByEmail": self._users_lookup_by_email,
         }
@@ -388,7 +400,13 @@ class FakeSlack:
         self.calls.clear()
 
     def fail_next(
-        self, method: str, error: str = "internal_error", status: int = 200, times: int = 1
+        self,
+        method: str,
+        error: str = "internal_error",
+        status: int = 200,
+        times: int = 1,
+        *,
+        after: bool = False,
     ) -> None:
         """Make the next `times` calls to `method` (or "response_url") fail.
 
@@ -396,7 +414,7 @@ class FakeSlack:
         anything else `{"ok": false, "error": error}` with that status.
         """
         queue = self._failures.setdefault(method, deque())
-        queue.extend(_Failure(error, status) for _ in range(times))
+        queue.extend(_Failure(error, status, after) for _ in range(times))
 
     def subscribe(self) -> asyncio.Queue[JsonDict]:
         """A queue receiving `{"type": "call", ...}` for every call from now on."""
@@ -428,6 +446,8 @@ class FakeSlack:
                 raise SlackError("invalid_auth")
             failure = self._take_failure(method)
             if failure is not None:
+                if failure.after:
+                    handler(params)
                 return self._fail(method, params, failure)
             body = {"ok": True, **handler(params)}
         except SlackError as refusal:
@@ -580,8 +600,22 @@ class FakeSlack:
         channel = self._channel(params.get("channel"), allow_user=True)
         text, blocks = self._content(params)
         message = self._new_message(text, blocks, params.get("thread_ts"))
+        if isinstance(params.get("metadata"), dict):
+            message["metadata"] = params["metadata"]
         self.messages.setdefault(channel, []).append(message)
         return {"channel": channel, "ts": message["ts"], "message": _public(message)}
+
+    def _conversations_history(self, params: JsonDict) -> JsonDict:
+        """Top-level messages, newest first; metadata only when asked for."""
+        channel = self._channel(params.get("channel"), allow_user=False)
+        limit = int(params.get("limit") or 100)
+        with_metadata = str(params.get("include_all_metadata")).lower() in {"true", "1"}
+        found = [m for m in reversed(self.messages.get(channel, [])) if not m.get("thread_ts")]
+        messages = [
+            {k: v for k, v in _public(m).items() if with_metadata or k != "metadata"}
+            for m in found[:limit]
+        ]
+        return {"messages": messages, "has_more": len(found) > limit}
 
     def _chat_post_ephemeral(self, params: JsonDict) -> JsonDict:
         channel = self._channel(params.get("channel"), allow_user=True)

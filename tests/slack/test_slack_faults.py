@@ -9,7 +9,7 @@ from blocks.ids import Action, Block
 from bot.models import OutboxEntry
 from bot.services.outbox import SendDm, enqueue_now
 from tests.slack.driver import Workspace, block_text
-from tests.slack.removal_helpers import ANN, dms
+from tests.slack.removal_helpers import ANN, APPROVE, CSM, ask, click, dms, posts, text_of
 
 # (method, error, HTTP status) as the fake answers: a server error, rate limiting, Slack's
 # own refusal, and an answer that never comes in time.
@@ -68,3 +68,42 @@ async def test_an_effect_slack_refuses_for_good_is_set_aside_not_retried(
     assert entry is not None
     assert (entry.status, entry.attempts) == ("dead", 1)
     assert entry.last_error == "SlackApiError: user_not_found"
+
+
+async def test_a_receipt_whose_answer_was_lost_is_not_posted_again(workspace: Workspace) -> None:
+    ws = workspace
+    await ws.command(ANN, "add")
+    await ws.settle()
+    await ws.type_number(ANN, Block.ADD_COUNT, Action.ADD_COUNT, "3")
+    await ws.settle()
+    # Slack posts the receipt but its answer never reaches the bot, twice.
+    ws.slack.fail_next("chat.postMessage", status=500, times=2, after=True)
+
+    await ws.submit(ANN)
+    await ws.settle()
+    for _ in range(4):
+        ws.clock.travel(minutes=1)
+        await ws.runtime.effects.drain()
+
+    receipts = [dm for dm in dms(ws, ANN) if dm.startswith("You added 3 licenses")]
+    assert len(receipts) == 1
+    assert len(ws.slack.calls_to("conversations.history")) >= 1
+
+
+async def test_a_removal_post_whose_answer_was_lost_is_posted_once_and_kept(
+    workspace: Workspace,
+) -> None:
+    ws = workspace
+    ws.slack.fail_next("chat.postMessage", status=500, times=1, after=True)
+
+    await ask(ws)
+    for _ in range(3):
+        ws.clock.travel(minutes=1)
+        await ws.runtime.effects.drain()
+
+    [post] = posts(ws)
+    assert "RR-00001" in text_of(post)
+    # The post found again is the one the bot keeps: Approve on it works.
+    answer = await click(ws, CSM, APPROVE)
+    assert answer.status == 200
+    assert ws.modal(CSM)["title"]["text"] == "Approve removal"

@@ -84,7 +84,7 @@ class _Interaction(_Shape):
     trigger_id: str | None = None
     response_url: WebAddress | None = None
     # Slack sends one per conversation picker in a modal; we have none (and Bolt fails on two).
-    response_urls: list[dict[str, Any]] | None = Field(default=None, max_length=1)
+    response_urls: list[dict[str, Any]] = Field(default_factory=list, max_length=1)
     view: _View | None = None
     actions: list[_Action] | None = None
     channel: _Channel | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -25,16 +26,21 @@ from tests.slack.removal_helpers import (
 FORM = "application/x-www-form-urlencoded"
 
 
+def submission(ws: Workspace, user: str, values: dict[str, Any]) -> str:
+    """The body Slack posts when `user` submits their open modal filled with `values`,
+    kept so that it can be sent again as a replay or a retry."""
+    view = copy.deepcopy(ws.modal(user))
+    view["state"]["values"].update(values)
+    return payload_form(view_submission(ws.user(user), view, ws.slack.new_trigger_id(user)))
+
+
 async def test_a_removal_submitted_replayed_and_retried_is_one_request(
     workspace: Workspace, caplog: pytest.LogCaptureFixture
 ) -> None:
     ws = workspace
     await ws.command(ANN, "remove")
     await ws.settle()
-    view = copy.deepcopy(ws.modal(ANN))
-    for block_id, actions in request_values().items():
-        view["state"]["values"][block_id] = actions
-    body = payload_form(view_submission(ws.user(ANN), view, ws.slack.new_trigger_id(ANN)))
+    body = submission(ws, ANN, request_values())
 
     first = await ws.post(body, FORM)
     replay = await ws.post(body, FORM)
@@ -58,10 +64,7 @@ async def test_a_replayed_approval_repeats_the_first_answer_and_decides_once(
     await ws.submit(ANN, request_values())
     await ws.settle()
     await click(ws, CSM, APPROVE)
-    view = copy.deepcopy(ws.modal(CSM))
-    for block_id, actions in decision_values(note="Fine.").items():
-        view["state"]["values"][block_id] = actions
-    body = payload_form(view_submission(ws.user(CSM), view, ws.slack.new_trigger_id(CSM)))
+    body = submission(ws, CSM, decision_values(note="Fine."))
 
     answers = [await ws.post(body, FORM) for _ in range(3)]
     await ws.settle()

@@ -53,7 +53,7 @@ def build_app(runtime: Runtime) -> AsyncApp:
         await next()
         return None
 
-    errors.register(app)
+    errors.register(app, runtime)
     for module in (licenses_command, add_licenses, plan_actions, removal, home):
         module.register(app)
     return app

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -22,8 +22,10 @@ from blocks.forms import FIELD_BLOCKS
 from blocks.messages import something_went_wrong
 from blocks.plan import build_info_modal
 from bot.domain.errors import InvalidRemoval, ServiceError
-from bot.services.outbox import SendDm, enqueue_now
-from handlers.surfaces import RUNTIME_KEY, Interaction, user_of
+from handlers.surfaces import Interaction
+
+if TYPE_CHECKING:
+    from bot.bootstrap import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,7 @@ async def answer_error(
     client: AsyncWebClient,
     respond: AsyncRespond,
     response: BoltResponse | None,
-    context: dict[str, Any],
+    runtime: Runtime,
 ) -> BoltResponse | None:
     if isinstance(error, ServiceError):
         text = f":warning: {error}"
@@ -55,19 +57,23 @@ async def answer_error(
     acked = response is None
     if body.get("type") == "view_submission" and not acked:
         return BoltResponse(status=200, body=modal_answer(error, text, body.get("view") or {}))
-    user_id = user_of(body)
-    if body.get("response_url"):
+    answer = Interaction(body, ack, client, respond, runtime)
+    if answer.user_id:
         try:
-            await Interaction(body, ack, client, respond).reply(text)
+            await answer.reply(text)
         except Exception as exc:
-            log.warning("could not answer %s through its response_url: %s", user_id, exc)
-    elif user_id and RUNTIME_KEY in context:
-        # By DM, through the outbox: a Slack outage delays the apology, never loses it.
-        runtime = context[RUNTIME_KEY]
-        await enqueue_now(runtime.services, SendDm(user_id=user_id, text=text))
-        runtime.drain_soon()
+            log.warning("could not answer %s through its response_url: %s", answer.user_id, exc)
     return None if acked else BoltResponse(status=200, body="")
 
 
-def register(app: AsyncApp) -> None:
-    app.error(answer_error)
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    @app.error
+    async def on_error(
+        error: Exception,
+        body: dict[str, Any],
+        ack: AsyncAck,
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+        response: BoltResponse | None,
+    ) -> BoltResponse | None:
+        return await answer_error(error, body, ack, client, respond, response, runtime)

@@ -96,7 +96,7 @@ def _argument(wanted: Any, name: str, args: AsyncArgs, runtime: Runtime) -> Any:
     """What a listener parameter named `name` and typed `wanted` receives."""
     body = args.body or {}
     if wanted is Interaction:
-        return Interaction(body, args.ack, args.client, args.respond, runtime.settings.seal_key)
+        return Interaction(body, args.ack, args.client, args.respond, runtime)
     if wanted is Caller:
         return Caller(runtime, body, args.context.get(RESPONSE_SENT_KEY))
     if wanted is Runtime:
@@ -123,7 +123,7 @@ def listener(func: Callable[..., Awaitable[None]]) -> Callable[[AsyncArgs], Awai
                 raise  # Bolt hands it to the error handler, which answers in the ack
             # After the ack Bolt would forget the ack it sent; answer here, the same way.
             body = args.body or {}
-            await answer_error(error, body, args.ack, args.client, args.respond, None, args.context)
+            await answer_error(error, body, args.ack, args.client, args.respond, None, runtime)
 
     run.__name__ = run.__qualname__ = func.__name__
     return run

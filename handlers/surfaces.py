@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
@@ -11,9 +11,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.plan import build_info_modal
 from bot.domain.errors import TriggerExpired
-from bot.effects.dms import send_dm
 from bot.integrations.slack_errors import slack_error
 from bot.seal import seal
+from bot.services.outbox import SendDm, enqueue_now
+
+if TYPE_CHECKING:
+    from bot.bootstrap import Runtime
 
 View = dict[str, Any]
 # Where the Bolt context keeps the runtime, and the event the transport sets once Slack
@@ -32,13 +35,13 @@ class Interaction:
         ack: AsyncAck,
         client: AsyncWebClient,
         respond: AsyncRespond,
-        seal_key: bytes | None = None,
+        runtime: Runtime,
     ) -> None:
         self.body = body
         self.client = client
         self._ack = ack
         self._respond = respond
-        self._seal_key = seal_key
+        self._runtime = runtime
         self.user_id = user_of(body)
 
     def sealed(self, view: View) -> View:
@@ -46,9 +49,7 @@ class Interaction:
         metadata = view.get("private_metadata")
         if not metadata:
             return view
-        if self._seal_key is None:
-            raise RuntimeError("a view with private_metadata needs the seal key")
-        return {**view, "private_metadata": seal(metadata, self._seal_key)}
+        return {**view, "private_metadata": seal(metadata, self._runtime.settings.seal_key)}
 
     @property
     def view(self) -> View:
@@ -128,7 +129,10 @@ class Interaction:
             await self.dm(text)
 
     async def dm(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
-        await send_dm(self.client, self.user_id, text, blocks)
+        """By DM, through the outbox: a Slack outage delays it, never loses or repeats it."""
+        runtime = self._runtime
+        await enqueue_now(runtime.services, SendDm(user_id=self.user_id, text=text, blocks=blocks))
+        runtime.drain_soon()
 
     async def confirm(self, heading: str, text: str) -> None:
         """In the modal where the click happened, else by DM (App Home, messages)."""

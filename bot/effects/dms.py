@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_sdk.web.async_client import AsyncWebClient
-
 from blocks.add import receipt_blocks, receipt_text
 from blocks.removal import requester_update_text
 from blocks.text import per_period
@@ -13,13 +11,6 @@ from bot.effects.context import EffectDeps
 from bot.services.accounts import show_account
 from bot.services.orders import get_receipt
 from bot.services.outbox import NotifyRequester, SendDm, SendReceipt
-
-
-async def send_dm(
-    client: AsyncWebClient, user_id: str, text: str, blocks: list[Any] | None = None
-) -> None:
-    opened = await client.conversations_open(users=user_id)
-    await client.chat_postMessage(channel=opened["channel"]["id"], text=text, blocks=blocks or None)
 
 
 async def dm(deps: EffectDeps, user_id: str, text: str, blocks: list[Any] | None = None) -> None:

@@ -6,12 +6,13 @@ from typing import Any
 
 from blocks.ids import Action, Callback
 from blocks.ids import Block as BlockId
-from blocks.metadata import AddModalState
+from blocks.metadata import AddModalState, RouteRequest
 from blocks.plan import build_info_modal, build_only_admins_modal
 from blocks.surfaces import route_button
 from blocks.text import (
     Block,
     actions,
+    button,
     context,
     day,
     fields,
@@ -223,6 +224,29 @@ def build_add_modal_for(
 def build_add_refused_modal(reason: str) -> dict[str, Any]:
     """Order Now refused after the ack (the rules or the account changed meanwhile)."""
     return build_info_modal(ADD_TITLE, f":warning: {reason}")
+
+
+# Why a confirmed order was not placed, told by DM when its modal can't show it.
+PRICE_MOVED = "Its price changed or expired before it could be placed."
+INTERRUPTED = "licensebot was interrupted before it could place it."
+
+
+def order_not_placed_text(added: int, why: str) -> str:
+    return f"Your order of {licenses(added)} was not placed, and nothing was charged. {why}"
+
+
+def order_not_placed_blocks(added: int, why: str, account_id: str) -> list[Block]:
+    """The DM for an order that was not placed, with the way to order again."""
+    again = RouteRequest(account_id=account_id).model_dump_json()
+    return [
+        section(f":warning: {order_not_placed_text(added, why)}"),
+        actions([button("Add licenses", Action.OPEN_ADD, again, style="primary")]),
+    ]
+
+
+def build_order_not_placed_modal(added: int, why: str, external_id: str) -> dict[str, Any]:
+    modal = build_info_modal(ADD_TITLE, f":warning: {order_not_placed_text(added, why)}")
+    return {**modal, "external_id": external_id}
 
 
 def build_add_not_allowed_modal() -> dict[str, Any]:

@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import Any
 
 SEAL_HEX_CHARS = 32
 
 
 def seal(text: str, key: bytes) -> str:
     return f"{_mac(text, key)}.{text}"
+
+
+def sealed_view(view: dict[str, Any], key: bytes) -> dict[str, Any]:
+    """`view` with its private_metadata sealed, as every view the bot sends must have it."""
+    metadata = view.get("private_metadata")
+    if not metadata:
+        return view
+    return {**view, "private_metadata": seal(metadata, key)}
 
 
 def unseal(sealed: str, key: bytes) -> str | None:

@@ -13,23 +13,19 @@ from blocks.add import (
     build_add_modal,
     build_add_modal_for,
     build_add_not_allowed_modal,
-    build_add_refused_modal,
     build_placing_modal,
-    build_receipt_modal,
     confirm_price_notice,
-    stale_price_notice,
 )
 from blocks.forms import AddForm
 from blocks.ids import Action, Block, Callback
 from blocks.metadata import AddModalState
-from blocks.text import per_period
 from bot.bootstrap import Runtime
-from bot.domain.errors import MalformedPayload, QuoteNotHonoured, ServiceError
+from bot.domain.errors import MalformedPayload
 from bot.domain.policy import read_count
 from bot.domain.pricing import confirms
 from bot.integrations.slack_errors import slack_error
 from bot.readmodels import Admin
-from bot.services.orders import place_order
+from bot.services.outbox import PlaceOrder, hold
 from bot.services.quotes import preview
 from handlers.middleware import Caller, listener
 from handlers.surfaces import Interaction
@@ -132,39 +128,26 @@ async def on_order_now(
         notice = confirm_price_notice(count)
         await slack.ack_update(build_add_modal_for(seen, state, count, notice=notice))
         return
+    # The order is durable before the ack: whatever happens next, it is placed or the
+    # admin is told why not (bot/effects/orders.py).
+    held = await hold(
+        runtime.services,
+        PlaceOrder(
+            account_id=admin.account_id,
+            team_id=caller.team_id,
+            user_id=caller.user_id,
+            email=admin.identity.email,
+            add=count,
+            idempotency_key=state.idempotency_key,
+            quote=state.quote,
+            confirmed_at=runtime.services.clock(),
+            modal_id=state.modal_id,
+        ),
+    )
     await slack.ack_update(build_placing_modal(state, count))
     # The receipt must not reach Slack before the "placing" view it replaces.
     await caller.answered()
-    await _place(slack, runtime, admin, state, count)
-
-
-async def _place(
-    slack: Interaction, runtime: Runtime, admin: Admin, state: AddModalState, count: int
-) -> None:
-    services = runtime.services
-    try:
-        receipt = await place_order(
-            services, admin.account_id, admin.identity, count, state.idempotency_key, state.quote
-        )
-    except QuoteNotHonoured as stale:
-        fresh = await preview(services, state.account_id, count)
-        # The "placing" view dropped the input's state: show the number again.
-        notice = stale_price_notice(str(stale))
-        again = build_add_modal_for(fresh, state, count, notice=notice, initial=count)
-        await slack.update_modal(again, external_id=state.external_id)
-        return
-    except ServiceError as refused:
-        refusal = {**build_add_refused_modal(str(refused)), "external_id": state.external_id}
-        await slack.update_modal(refusal, external_id=state.external_id)
-        return
-    done = build_receipt_modal(
-        receipt, per_period(admin.overview.terms.interval), state.external_id
-    )
-    try:
-        await slack.update_modal(done, external_id=state.external_id)
-    except SlackApiError as exc:
-        # The modal may be gone or Slack down; the receipt still comes by DM.
-        log.warning("could not show receipt %s: %s", receipt.reference, slack_error(exc))
+    await runtime.effects.run_held(held)
     # The receipt DM and App Home were queued with the order; carry them out now.
     runtime.drain_soon()
 

@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from blocks.plan import build_info_modal
 from bot.domain.errors import TriggerExpired
 from bot.integrations.slack_errors import slack_error
-from bot.seal import seal
+from bot.seal import sealed_view
 from bot.services.outbox import SendDm, enqueue_now
 
 if TYPE_CHECKING:
@@ -45,11 +45,7 @@ class Interaction:
         self.user_id = user_of(body)
 
     def sealed(self, view: View) -> View:
-        """`view` with its private_metadata sealed, as every view we send must have it."""
-        metadata = view.get("private_metadata")
-        if not metadata:
-            return view
-        return {**view, "private_metadata": seal(metadata, self._runtime.settings.seal_key)}
+        return sealed_view(view, self._runtime.settings.seal_key)
 
     @property
     def view(self) -> View:

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
 
-from bot.effects import channel, dms, home, tickets
+from bot.effects import channel, dms, home, orders, tickets
 from bot.effects.context import CURRENT_ENTRY, EffectDeps, NotYet
 from bot.integrations.slack_errors import slack_error
 from bot.services import outbox
@@ -31,7 +31,7 @@ PERMANENT_SLACK_ERRORS = frozenset(
 
 def _table() -> dict[Kind, tuple[type[Effect], Handler]]:
     table: dict[Kind, tuple[type[Effect], Handler]] = {}
-    for family in (tickets, channel, dms, home):
+    for family in (tickets, channel, dms, home, orders):
         for payload, handler in family.HANDLERS.items():
             if payload.kind in table:
                 raise RuntimeError(f"two effects for outbox kind {payload.kind}")
@@ -67,6 +67,11 @@ class Effects:
                     await outbox.complete(self.deps.services, entry.id)
                     done += entry not in repeated
             return done
+
+    async def run_held(self, held: outbox.Claimed) -> None:
+        """Carry out an entry this process holds (`outbox.hold`), without waiting for a drain."""
+        if await self._run(held):
+            await outbox.complete(self.deps.services, held.id)
 
     async def _run(self, claimed: outbox.Claimed) -> bool:
         services = self.deps.services

@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.integrations.slack_directory import Directory
 from bot.integrations.tickets import TicketProvider
 from bot.readmodels import RemovalView
+from bot.seal import sealed_view
 from bot.services.context import ServiceContext
 from bot.services.outbox import RemovalEffect
 from bot.services.removals import get_removal
@@ -35,20 +36,25 @@ class EffectDeps:
     async def removal(self, effect: RemovalEffect) -> RemovalView:
         return await get_removal(self.services, effect.request_id)
 
+    async def update_modal(self, view: dict[str, Any], external_id: str) -> None:
+        sealed = sealed_view(view, self.services.settings.seal_key)
+        await self.client.views_update(view=sealed, external_id=external_id)
+
     async def post(
         self, channel: str, text: str, blocks: list[Any] | None = None, thread_ts: str | None = None
     ) -> tuple[str, str]:
         """chat.postMessage at most once per outbox entry; returns (channel, ts).
 
-        Each top-level post carries its entry's id as message metadata. A retry of the same
-        entry looks for it first: Slack may have posted it while its answer was lost.
+        Each post carries its entry's id as message metadata. A retry of the same entry
+        looks for it first (in the conversation, or in the thread for a reply): Slack may
+        have posted it while its answer was lost.
         """
         current = CURRENT_ENTRY.get()
         metadata = None
-        if current is not None and thread_ts is None:
+        if current is not None:
             entry, attempt = current
             metadata = {"event_type": "licensebot_post", "event_payload": {"entry": entry}}
-            found = await self._posted(channel, entry) if attempt > 1 else None
+            found = await self._posted(channel, entry, thread_ts) if attempt > 1 else None
             if found is not None:
                 return found
         posted = await self.client.chat_postMessage(
@@ -60,11 +66,18 @@ class EffectDeps:
         )
         return str(posted["channel"]), str(posted["ts"])
 
-    async def _posted(self, channel: str, entry: int) -> tuple[str, str] | None:
-        history = await self.client.conversations_history(
-            channel=channel, limit=LOOK_BACK_MESSAGES, include_all_metadata=True
-        )
-        for message in history.get("messages") or []:
+    async def _posted(
+        self, channel: str, entry: int, thread_ts: str | None
+    ) -> tuple[str, str] | None:
+        if thread_ts is None:
+            found = await self.client.conversations_history(
+                channel=channel, limit=LOOK_BACK_MESSAGES, include_all_metadata=True
+            )
+        else:
+            found = await self.client.conversations_replies(
+                channel=channel, ts=thread_ts, limit=LOOK_BACK_MESSAGES, include_all_metadata=True
+            )
+        for message in found.get("messages") or []:
             payload = (message.get("metadata") or {}).get("event_payload") or {}
             if payload.get("entry") == entry:
                 return channel, str(message["ts"])

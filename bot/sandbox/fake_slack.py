@@ -214,6 +214,7 @@ class FakeSlack:
             "chat.update": self._chat_update,
             "conversations.open": self._conversations_open,
             "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "users.info": self._users_info,
             "users.lookupByEmail": self._users_lookup_by_email,
         }
@@ -608,14 +609,21 @@ class FakeSlack:
     def _conversations_history(self, params: JsonDict) -> JsonDict:
         """Top-level messages, newest first; metadata only when asked for."""
         channel = self._channel(params.get("channel"), allow_user=False)
-        limit = int(params.get("limit") or 100)
-        with_metadata = str(params.get("include_all_metadata")).lower() in {"true", "1"}
         found = [m for m in reversed(self.messages.get(channel, [])) if not m.get("thread_ts")]
-        messages = [
-            {k: v for k, v in _public(m).items() if with_metadata or k != "metadata"}
-            for m in found[:limit]
+        return _listed(found, params, default_limit=100)
+
+    def _conversations_replies(self, params: JsonDict) -> JsonDict:
+        """A thread, its parent first, oldest first; metadata only when asked for."""
+        channel = self._channel(params.get("channel"), allow_user=False)
+        parent = str(params.get("ts") or "")
+        thread = [
+            m
+            for m in self.messages.get(channel, [])
+            if m["ts"] == parent or m.get("thread_ts") == parent
         ]
-        return {"messages": messages, "has_more": len(found) > limit}
+        if not any(m["ts"] == parent for m in thread):
+            raise SlackError("thread_not_found")
+        return _listed(thread, params, default_limit=1000)
 
     def _chat_post_ephemeral(self, params: JsonDict) -> JsonDict:
         channel = self._channel(params.get("channel"), allow_user=True)
@@ -934,6 +942,17 @@ def _with_ids(blocks: list[Any]) -> list[Any]:
             if isinstance(child, dict) and child.get("type") in _INTERACTIVE:
                 child.setdefault("action_id", secrets.token_urlsafe(3))
     return blocks
+
+
+def _listed(found: list[JsonDict], params: JsonDict, default_limit: int) -> JsonDict:
+    """A page of messages as Slack lists them; metadata only when asked for."""
+    limit = int(params.get("limit") or default_limit)
+    with_metadata = _truthy(params.get("include_all_metadata"))
+    messages = [
+        {k: v for k, v in _public(m).items() if with_metadata or k != "metadata"}
+        for m in found[:limit]
+    ]
+    return {"messages": messages, "has_more": len(found) > limit}
 
 
 def _public(message: JsonDict) -> JsonDict:

@@ -70,14 +70,18 @@ async def place_order(
     add: int,
     idempotency_key: str,
     shown_quote: Quote | None,
+    confirmed_at: datetime | None = None,
 ) -> Receipt:
     """Charge and add the licenses, once per idempotency key.
 
-    `shown_quote` is the quote the admin confirmed; it is charged as shown while it
-    is younger than QUOTE_TTL_SECONDS. None charges the current price (CLI, tests).
+    `shown_quote` is the quote the admin confirmed; it is charged as shown if it was
+    younger than QUOTE_TTL_SECONDS when confirmed (`confirmed_at`, else now). None charges
+    the current price (CLI, tests).
     """
     try:
-        receipt = await _place_order_once(ctx, account_id, admin, add, idempotency_key, shown_quote)
+        receipt = await _place_order_once(
+            ctx, account_id, admin, add, idempotency_key, shown_quote, confirmed_at
+        )
     except IntegrityError:
         # The same key was used concurrently for another account; the winner stands.
         async with ctx.reading() as session, session.begin():
@@ -104,6 +108,7 @@ async def _place_order_once(
     add: int,
     idempotency_key: str,
     shown_quote: Quote | None,
+    confirmed_at: datetime | None,
 ) -> Receipt:
     now = ctx.clock()
     async with ctx.sessions() as session, session.begin():
@@ -126,7 +131,7 @@ async def _place_order_once(
         fresh = build_quote(terms, add, now)
         charged = fresh
         if shown_quote is not None:
-            why = honours(shown_quote, fresh, now, ctx.settings.quote_ttl_seconds)
+            why = honours(shown_quote, fresh, confirmed_at or now, ctx.settings.quote_ttl_seconds)
             if why is not None:
                 raise QuoteNotHonoured(fresh, why)
             charged = shown_quote
@@ -193,6 +198,12 @@ async def get_receipt(ctx: ServiceContext, reference: str) -> Receipt:
         if order is None:
             raise LookupError(f"no order {reference}")
         return receipt_of(order)
+
+
+async def order_by_key(ctx: ServiceContext, idempotency_key: str) -> Receipt | None:
+    async with ctx.reading() as session, session.begin():
+        order = await session.scalar(select(Order).where(Order.idempotency_key == idempotency_key))
+        return None if order is None else receipt_of(order)
 
 
 async def recent_orders(

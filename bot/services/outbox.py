@@ -18,10 +18,13 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.pricing import Quote
 from bot.models import OutboxEntry
 from bot.services.context import ServiceContext
 
 LEASE = timedelta(minutes=2)
+# How long work held by a listener is left to it before the scheduler takes it over.
+HOLD = timedelta(seconds=30)
 FIRST_RETRY = timedelta(seconds=10)
 LONGEST_RETRY = timedelta(minutes=15)
 # After this many failures an entry is set aside as "dead" and logged loudly.
@@ -45,6 +48,7 @@ class Kind(StrEnum):
     HOME_PUBLISH = "home.publish"
     DM_SEND = "dm.send"
     RECEIPT_SEND = "order.receipt"
+    ORDER_PLACE = "order.place"
 
 
 class Effect(BaseModel):
@@ -155,6 +159,23 @@ class SendReceipt(Effect):
     reference: str
 
 
+class PlaceOrder(Effect):
+    """An Order Now the admin confirmed, written before the ack: a crash can't lose it."""
+
+    kind = Kind.ORDER_PLACE
+    account_id: str
+    team_id: str
+    user_id: str
+    email: str | None = None
+    add: int
+    idempotency_key: str
+    # The quote the admin confirmed (sealed in the modal, so it is the one the bot showed).
+    quote: Quote | None
+    confirmed_at: datetime
+    # The add modal's own id: its "placing" screen is replaced with the outcome.
+    modal_id: str
+
+
 # Kinds whose entries for the same payload are one piece of work: a drain runs the last.
 COALESCED = frozenset({Kind.HOME_PUBLISH, Kind.HOME_REFRESH})
 
@@ -207,6 +228,24 @@ async def enqueue_now(ctx: ServiceContext, *effects: Effect) -> None:
     async with ctx.sessions() as session, session.begin():
         for effect in effects:
             enqueue(session, effect, ctx.clock())
+
+
+async def hold(ctx: ServiceContext, effect: Effect) -> Claimed:
+    """Queue an effect already claimed by the caller, who carries it out right away.
+
+    If the caller dies first, the scheduler finds it when the hold ends and carries it out.
+    """
+    row = OutboxEntry(
+        kind=effect.kind.value,
+        payload=effect.model_dump(mode="json"),
+        status="pending",
+        attempts=1,
+        next_attempt_at=ctx.clock() + HOLD,
+    )
+    async with ctx.sessions() as session, session.begin():
+        session.add(row)
+        await session.flush()
+        return Claimed(row.id, row.kind, dict(row.payload), row.attempts)
 
 
 def superseded(claimed: list[Claimed]) -> list[Claimed]:

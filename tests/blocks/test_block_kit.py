@@ -21,12 +21,16 @@ import blocks.messages
 import blocks.plan
 import blocks.removal
 from blocks.add import (
+    INTERRUPTED,
+    PRICE_MOVED,
     build_add_modal,
     build_add_modal_for,
     build_add_not_allowed_modal,
     build_add_refused_modal,
+    build_order_not_placed_modal,
     build_placing_modal,
     build_receipt_modal,
+    order_not_placed_blocks,
     receipt_blocks,
 )
 from blocks.home import build_home, build_home_message, build_not_admin_home, build_not_linked_home
@@ -175,6 +179,10 @@ def build_surfaces() -> dict[str, Surface]:
         build_add_refused_modal,
         build_add_refused_modal("The account changed meanwhile."),
     )
+    interrupted = build_order_not_placed_modal(3, INTERRUPTED, state.external_id)
+    add("order not placed modal", "modal", build_order_not_placed_modal, interrupted)
+    not_placed = order_not_placed_blocks(3, PRICE_MOVED, "acme")
+    add("order not placed message", "message", order_not_placed_blocks, not_placed)
     add(
         "add not allowed modal", "modal", build_add_not_allowed_modal, build_add_not_allowed_modal()
     )
@@ -389,6 +397,8 @@ NAMES = [
     "add modal for (typo)",
     "add modal for (route)",
     "add refused modal",
+    "order not placed modal",
+    "order not placed message",
     "add not allowed modal",
     "placing modal (quote)",
     "placing modal (no quote)",

@@ -9,7 +9,21 @@ from blocks.ids import Action, Block
 from bot.models import OutboxEntry
 from bot.services.outbox import SendDm, enqueue_now
 from tests.slack.driver import Workspace, block_text
-from tests.slack.removal_helpers import ANN, APPROVE, CSM, ask, click, dms, posts, text_of
+from tests.slack.removal_helpers import (
+    ANN,
+    APPROVE,
+    CSM,
+    DENY,
+    ask,
+    click,
+    decide,
+    decision_values,
+    dms,
+    posts,
+    text_of,
+    the_post,
+    thread,
+)
 
 # (method, error, HTTP status) as the fake answers: a server error, rate limiting, Slack's
 # own refusal, and an answer that never comes in time.
@@ -107,3 +121,22 @@ async def test_a_removal_post_whose_answer_was_lost_is_posted_once_and_kept(
     answer = await click(ws, CSM, APPROVE)
     assert answer.status == 200
     assert ws.modal(CSM)["title"]["text"] == "Approve removal"
+
+
+async def test_thread_replies_whose_answers_were_lost_are_posted_once(
+    workspace: Workspace,
+) -> None:
+    ws = workspace
+    await ask(ws)
+    post = the_post(ws)
+    # The decision's thread reply and the requester's DM: Slack posts each, loses the answer.
+    ws.slack.fail_next("chat.postMessage", status=500, times=2, after=True)
+
+    await decide(ws, CSM, DENY, decision_values(note="Not this quarter."))
+    for _ in range(4):
+        ws.clock.travel(minutes=1)
+        await ws.runtime.effects.drain()
+
+    assert thread(ws, post) == ["<@U0CSM> denied this request. Note: Not this quarter."]
+    assert len([dm for dm in dms(ws, ANN) if "*Denied*" in dm]) == 1
+    assert len(ws.slack.calls_to("conversations.replies")) >= 1

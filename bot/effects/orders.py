@@ -1,0 +1,105 @@
+"""Placing a confirmed order, then replacing its "placing" screen with what happened.
+
+The listener carries this out right after its ack; after a crash the scheduler does.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from blocks.add import (
+    INTERRUPTED,
+    PRICE_MOVED,
+    build_add_modal_for,
+    build_add_refused_modal,
+    build_order_not_placed_modal,
+    build_receipt_modal,
+    order_not_placed_blocks,
+    order_not_placed_text,
+    stale_price_notice,
+)
+from blocks.metadata import AddModalState
+from blocks.text import per_period
+from bot.domain.errors import QuoteNotHonoured, ServiceError
+from bot.effects.context import EffectDeps
+from bot.integrations.slack_errors import slack_error
+from bot.readmodels import AdminIdentity
+from bot.services.accounts import show_account
+from bot.services.orders import order_by_key, place_order
+from bot.services.outbox import PlaceOrder, SendDm, enqueue_now
+from bot.services.quotes import preview
+
+log = logging.getLogger(__name__)
+
+
+async def place_confirmed_order(deps: EffectDeps, effect: PlaceOrder) -> None:
+    services = deps.services
+    state = AddModalState(
+        account_id=effect.account_id,
+        idempotency_key=effect.idempotency_key,
+        viewer=effect.user_id,
+        team_id=effect.team_id,
+        modal_id=effect.modal_id,
+        quote=effect.quote,
+    )
+    late = services.clock() - effect.confirmed_at > timedelta(
+        seconds=services.settings.quote_ttl_seconds
+    )
+    if late:
+        # Resumed long after a crash: the admin may have ordered another way since, so an
+        # order not placed by now is not placed at all. One placed before the crash stands.
+        receipt = await order_by_key(services, effect.idempotency_key)
+        if receipt is None:
+            modal = build_order_not_placed_modal(effect.add, INTERRUPTED, state.external_id)
+            await _tell(deps, effect, state, modal, INTERRUPTED)
+            return
+    else:
+        admin = AdminIdentity(effect.user_id, effect.email)
+        try:
+            receipt = await place_order(
+                services,
+                effect.account_id,
+                admin,
+                effect.add,
+                effect.idempotency_key,
+                effect.quote,
+                effect.confirmed_at,
+            )
+        except QuoteNotHonoured as stale:
+            fresh = await preview(services, effect.account_id, effect.add)
+            notice = stale_price_notice(str(stale))
+            # The "placing" view dropped the input's state: show the number again.
+            again = build_add_modal_for(fresh, state, effect.add, notice=notice, initial=effect.add)
+            await _tell(deps, effect, state, again, PRICE_MOVED)
+            return
+        except ServiceError as refused:
+            modal = {**build_add_refused_modal(str(refused)), "external_id": state.external_id}
+            await _tell(deps, effect, state, modal, str(refused))
+            return
+    account = await show_account(services, receipt.account_id)
+    done = build_receipt_modal(receipt, per_period(account.terms.interval), state.external_id)
+    try:
+        await deps.update_modal(done, state.external_id)
+    except SlackApiError as exc:
+        # The modal may be closed or Slack down; the receipt DM was queued with the order.
+        log.warning("could not show receipt %s: %s", receipt.reference, slack_error(exc))
+
+
+async def _tell(
+    deps: EffectDeps, effect: PlaceOrder, state: AddModalState, modal: dict[str, Any], why: str
+) -> None:
+    """The order was not placed: say so in its modal, or by DM when the modal is gone."""
+    try:
+        await deps.update_modal(modal, state.external_id)
+    except SlackApiError as exc:
+        log.info("order %s not placed, told by DM: %s", effect.idempotency_key, slack_error(exc))
+        text = order_not_placed_text(effect.add, why)
+        blocks = order_not_placed_blocks(effect.add, why, effect.account_id)
+        await enqueue_now(deps.services, SendDm(user_id=effect.user_id, text=text, blocks=blocks))
+
+
+HANDLERS = {PlaceOrder: place_confirmed_order}

@@ -1,0 +1,130 @@
+"""Order Now when the bot dies right after its ack: the admin always learns the outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from blocks.ids import Action, Callback
+from bot.bootstrap import bootstrap
+from bot.effects import Effects
+from bot.scheduler import run_due_work
+from bot.services.outbox import HOLD
+from tests.slack.driver import Workspace, assert_calls_ok, block_text
+from tests.slack.test_add_licenses import (
+    ANN,
+    open_add_modal,
+    orders_of,
+    submit_view,
+    totals,
+    type_count,
+)
+
+
+def receipts(ws: Workspace) -> list[dict[str, Any]]:
+    return [
+        message
+        for message in ws.slack.messages.get(ws.slack.dm_channel(ANN), [])
+        if message["text"].startswith("You added 3 licenses")
+    ]
+
+
+async def order_three_then_die(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch, *, after_placing: bool = False
+) -> None:
+    """Ann confirms 3 licenses; the bot acks "Placing your order…" and is killed.
+
+    `after_placing`: it dies after the order committed but before it recorded that.
+    """
+
+    async def killed(self: Effects, held: Any) -> None:
+        if after_placing:
+            await self._run(held)
+
+    monkeypatch.setattr(Effects, "run_held", killed)
+    monkeypatch.setattr(ws.runtime, "drain_soon", lambda: None)
+    await open_add_modal(ws)
+    view = await type_count(ws, "3")
+    answer = await submit_view(ws, ANN, view)
+    assert answer is not None
+    assert "Placing your order: 3 licenses" in block_text(answer["view"]["blocks"])
+    await ws.settle()
+    monkeypatch.undo()
+    # The process is gone, its engine with it.
+    await ws.services.sessions.kw["bind"].dispose()
+
+
+async def restart_after(ws: Workspace, **delta: float) -> None:
+    async with bootstrap(ws.runtime.settings, clock=ws.clock, migrate=False) as restarted:
+        ws.clock.travel(**delta)
+        await run_due_work(restarted)
+        await run_due_work(restarted)
+
+
+async def test_an_order_acked_before_a_crash_is_placed_after_the_restart(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = workspace
+    await order_three_then_die(ws, monkeypatch)
+    assert await orders_of(ws) == []
+    assert ws.modal(ANN)["title"]["text"] == "Add licenses"  # still "Placing…"
+
+    await restart_after(ws, seconds=HOLD.total_seconds() + 1)
+
+    [order] = await orders_of(ws)
+    assert (order.added, order.licenses_after) == (3, 13)
+    assert (await totals(ws)).charges == 1
+    assert ws.modal(ANN)["title"]["text"] == "Order placed"
+    assert len(receipts(ws)) == 1
+    assert_calls_ok(ws)
+
+
+async def test_a_crash_after_the_order_committed_charges_once_and_still_shows_it(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = workspace
+    await order_three_then_die(ws, monkeypatch, after_placing=True)
+    assert len(await orders_of(ws)) == 1
+
+    await restart_after(ws, seconds=HOLD.total_seconds() + 1)
+
+    assert len(await orders_of(ws)) == 1
+    assert (await totals(ws)).charges == 1
+    assert ws.modal(ANN)["title"]["text"] == "Order placed"
+    assert len(receipts(ws)) == 1
+
+
+async def test_an_order_resumed_after_its_price_ran_out_is_not_placed_and_says_so(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = workspace
+    await order_three_then_die(ws, monkeypatch)
+
+    await restart_after(ws, minutes=20)
+
+    assert await orders_of(ws) == []
+    told = block_text(ws.modal(ANN)["blocks"])
+    assert "Your order of 3 licenses was not placed, and nothing was charged." in told
+    assert "interrupted" in told
+    assert ws.slack.messages.get(ws.slack.dm_channel(ANN), []) == []
+
+
+async def test_when_the_modal_is_gone_the_admin_is_told_by_dm_with_a_way_to_order_again(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = workspace
+    await order_three_then_die(ws, monkeypatch)
+    ws.slack.close_modal(ANN)
+
+    await restart_after(ws, minutes=20)
+
+    assert await orders_of(ws) == []
+    [dm] = ws.slack.messages[ws.slack.dm_channel(ANN)]
+    assert dm["text"].startswith(
+        "Your order of 3 licenses was not placed, and nothing was charged."
+    )
+    # Its button opens the add modal again.
+    await ws.click_in_message(ANN, ws.slack.dm_channel(ANN), dm, Action.OPEN_ADD)
+    await ws.settle()
+    assert ws.modal(ANN)["callback_id"] == Callback.ADD

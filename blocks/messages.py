@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from blocks.ids import Action
 from blocks.metadata import AdminRequest
 from blocks.text import Block, actions, button, context, section
 from blocks.tickets import wanted_phrase
 from bot.domain.errors import OnlyAdmins
+from bot.domain.linking import EXAMPLE_CODE, utc_minute
 from bot.domain.policy import is_email
 
 
@@ -25,6 +28,10 @@ HELP_TEXT = (
     "• `/licenses` or `/licenses plan`: your plan, licenses and price\n"
     "• `/licenses add [N]`: add licenses, with the price before you order\n"
     "• `/licenses remove [N]`: ask your Customer Success Manager to remove licenses\n"
+    "• `/licenses link CODE`: link this Slack workspace to your account (admins, with the "
+    "code from your Customer Success Manager)\n"
+    "• `/licenses link-code ACCOUNT`: a one-time code that links a customer's workspace "
+    "(Customer Success Managers, in the vendor's workspace)\n"
     "• `/licenses help`: this help"
 )
 
@@ -64,11 +71,45 @@ def not_admin_blocks(account_name: str, account_id: str, admins: list[str]) -> l
 
 
 def not_linked_text(team_id: str, support: str | None) -> str:
-    where = f" at {support}" if support else ""
+    where = f" or the vendor's support at {support}" if support else " or the vendor's support"
     return (
         f"This Slack workspace (`{team_id}`) is not linked to a licensing account yet. "
-        f"Ask your vendor's support{where} to link it; give them the workspace ID `{team_id}`."
+        f"To link it, an admin of your account types `/licenses link CODE` here, with the "
+        f"one-time code from your Customer Success Manager{where}."
     )
+
+
+def link_usage_text() -> str:
+    return (
+        f"Type the code from your Customer Success Manager after `link`, like "
+        f"`/licenses link {EXAMPLE_CODE}`."
+    )
+
+
+def link_code_usage_text() -> str:
+    return "Name the account the code is for, like `/licenses link-code acme`."
+
+
+def linked_text(account_name: str) -> str:
+    return (
+        f":white_check_mark: This workspace is now linked to {account_name}. "
+        f"Type `/licenses` to see your plan."
+    )
+
+
+def link_code_text(account_name: str, code: str) -> str:
+    return f"Link code for {account_name}: {code}"
+
+
+def link_code_blocks(account_name: str, code: str, expires_at: datetime) -> list[Block]:
+    """Shown only to the CSM who asked: the code is never stored, so never shown again."""
+    return [
+        section(f":key: Link code for *{account_name}*: `{code}`"),
+        context(
+            f"Works once, until {utc_minute(expires_at)}, for an admin of {account_name}, who "
+            f"types `/licenses link {code}` in their Slack workspace. Only you can see this."
+        ),
+    ]
 
 
 def admin_request_text(account_name: str) -> str:

@@ -10,7 +10,16 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from handlers import add_licenses, errors, home, licenses_command, plan_actions, removal
+from bot.oauth import oauth_settings
+from handlers import (
+    add_licenses,
+    errors,
+    home,
+    installs,
+    licenses_command,
+    plan_actions,
+    removal,
+)
 from handlers.surfaces import RUNTIME_KEY
 
 if TYPE_CHECKING:
@@ -36,6 +45,8 @@ def build_app(runtime: Runtime) -> AsyncApp:
         signing_secret=secret.get_secret_value() if secret else "",
         # Socket Mode has no signatures to check; HTTP mode always checks them.
         request_verification_enabled=not runtime.socket_mode,
+        # OAuth mode: each request's workspace token comes from its installation.
+        oauth_settings=oauth_settings(runtime) if runtime.installations is not None else None,
     )
 
     @app.middleware
@@ -54,6 +65,6 @@ def build_app(runtime: Runtime) -> AsyncApp:
         return None
 
     errors.register(app, runtime)
-    for module in (licenses_command, add_licenses, plan_actions, removal, home):
+    for module in (licenses_command, add_licenses, plan_actions, removal, home, installs):
         module.register(app)
     return app

@@ -13,11 +13,12 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -25,10 +26,13 @@ from bot.config import Settings
 from bot.db import create_engine, session_factory, upgrade
 from bot.effects import EffectDeps, Effects
 from bot.integrations.billing import BillingProvider, LedgerBilling
+from bot.integrations.installations import BadTokenKey, installation_store, token_cipher
 from bot.integrations.slack_directory import Directory, SlackDirectory
 from bot.integrations.tickets import BuiltinTickets, TicketProvider
+from bot.integrations.workspaces import InstalledWorkspaces, OneWorkspace, Workspaces, web_client
 from bot.integrations.zendesk import zendesk_from_settings
 from bot.models import utcnow
+from bot.services.accounts import enterprise_of
 from bot.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -62,9 +66,14 @@ class Runtime:
 
     settings: Settings
     services: ServiceContext
+    # Bolt's client: SLACK_BOT_TOKEN's, or tokenless in OAuth mode (Bolt adds the token of
+    # each request's workspace).
     client: AsyncWebClient
+    workspaces: Workspaces
     directory: Directory
     effects: Effects
+    # OAuth mode: where installations are kept (encrypted); None with SLACK_BOT_TOKEN.
+    installations: AsyncInstallationStore | None = None
     socket_mode: bool = False
     work: BackgroundWork = field(default_factory=BackgroundWork)
 
@@ -106,11 +115,40 @@ class Runtime:
 def slack_client(settings: Settings) -> AsyncWebClient:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     # One HTTP session for every Web API call: without it each call opens a connection.
-    return AsyncWebClient(
-        token=token,
-        base_url=settings.slack_api_url,
-        session=aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)),
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    return web_client(settings.slack_api_url, token, session)
+
+
+def oauth_problem(settings: Settings) -> str | None:
+    """Why OAuth mode can't start with these settings, in one line; None when it can."""
+    if not settings.vendor_team_id:
+        return "OAuth mode needs VENDOR_TEAM_ID: the vendor's workspace, where the CSMs work"
+    secret = settings.token_encryption_key
+    try:
+        token_cipher(secret.get_secret_value() if secret else None)
+    except BadTokenKey as exc:
+        return str(exc)
+    return None
+
+
+def installed_workspaces(
+    settings: Settings, services: ServiceContext, session: aiohttp.ClientSession
+) -> tuple[InstalledWorkspaces, AsyncInstallationStore]:
+    problem = oauth_problem(settings)
+    if problem is not None:
+        raise ValueError(problem)
+    assert settings.slack_client_id and settings.vendor_team_id and settings.token_encryption_key
+    cipher = token_cipher(settings.token_encryption_key.get_secret_value())
+    engine: AsyncEngine = services.sessions.kw["bind"]
+    store = installation_store(settings.slack_client_id, engine, cipher)
+    workspaces = InstalledWorkspaces(
+        store,
+        settings.slack_api_url,
+        session,
+        settings.vendor_team_id,
+        enterprise_of=partial(enterprise_of, services),
     )
+    return workspaces, store
 
 
 @asynccontextmanager
@@ -147,10 +185,24 @@ async def bootstrap(
     """The services, the Slack client, the outbox and (on first use) the Bolt app."""
     async with open_services(settings, migrate=migrate, clock=clock, billing=billing) as services:
         client = slack_client(settings)
-        directory = directory or SlackDirectory(client)
+        workspaces: Workspaces = OneWorkspace(client)
+        installations = None
+        if settings.oauth_mode:
+            assert client.session is not None
+            workspaces, installations = installed_workspaces(settings, services, client.session)
+        directory = directory or SlackDirectory(workspaces)
         tickets = tickets or zendesk_from_settings(settings) or BuiltinTickets(services.sessions)
-        effects = Effects(EffectDeps(services, client, tickets, directory))
-        runtime = Runtime(settings, services, client, directory, effects, socket_mode)
+        effects = Effects(EffectDeps(services, workspaces, tickets, directory))
+        runtime = Runtime(
+            settings,
+            services,
+            client,
+            workspaces,
+            directory,
+            effects,
+            installations=installations,
+            socket_mode=socket_mode,
+        )
         try:
             yield runtime
         finally:

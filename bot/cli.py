@@ -18,17 +18,22 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
 from bot.db import upgrade
-from bot.domain.errors import ImportFileError, ServiceError
+from bot.domain.errors import ImportFileError, LinkInputError, ServiceError
+from bot.domain.linking import DEFAULT_TTL_HOURS, MAX_TTL_HOURS, MIN_TTL_HOURS, utc_minute
 from bot.domain.money import format_money
 from bot.domain.periods import as_utc
 from bot.domain.plans import BillingInterval
 from bot.domain.policy import InvalidCount, parse_count
+from bot.domain.pricing import iso
 from bot.readmodels import AccountOverview
 from bot.services import accounts as accounts_service
+from bot.services import linking as linking_service
 from bot.services import quotes as quotes_service
 from bot.services.context import ServiceContext
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
+# Who the audit log says did what the command line did.
+CLI_ACTOR = "cli"
 
 
 class UsageError(Exception):
@@ -142,6 +147,78 @@ def cmd_accounts_show(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_with_context(settings, work))
 
 
+def cmd_accounts_link_code(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(ctx: ServiceContext) -> int:
+        try:
+            issued = await linking_service.issue_link_code(
+                ctx, args.account, CLI_ACTOR, args.ttl_hours
+            )
+        except LinkInputError as exc:
+            raise UsageError(f"--ttl-hours: {exc}") from None
+        if args.json:
+            _print_json(
+                {
+                    "account": issued.account_id,
+                    "code": issued.code,
+                    "expires_at": iso(issued.expires_at),
+                }
+            )
+            return EXIT_OK
+        print(f"Link code for {issued.account_name} ({issued.account_id}): {issued.code}")
+        print(f"  works once, until {utc_minute(issued.expires_at)}")
+        print(
+            f"  an admin of {issued.account_name} types `/licenses link {issued.code}` "
+            "in their Slack workspace"
+        )
+        return EXIT_OK
+
+    return asyncio.run(_with_context(settings, work))
+
+
+def cmd_accounts_unlink(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(ctx: ServiceContext) -> int:
+        team_id = await linking_service.unlink_account(ctx, args.account, CLI_ACTOR)
+        if team_id is None:
+            print(f"{args.account} was not linked to a Slack workspace; nothing changed")
+        else:
+            print(f"{args.account} is no longer linked to Slack workspace {team_id}")
+        return EXIT_OK
+
+    return asyncio.run(_with_context(settings, work))
+
+
+def cmd_tokens_new_key(args: argparse.Namespace, settings: Settings) -> int:
+    from cryptography.fernet import Fernet
+
+    print(Fernet.generate_key().decode())
+    return EXIT_OK
+
+
+def cmd_tokens_rotate(args: argparse.Namespace, settings: Settings) -> int:
+    from cryptography.fernet import InvalidToken
+
+    from bot.integrations.installations import BadTokenKey, rotate_tokens, token_cipher
+
+    secret = settings.token_encryption_key
+    try:
+        cipher = token_cipher(secret.get_secret_value() if secret else None)
+    except BadTokenKey as exc:
+        raise UsageError(str(exc)) from None
+
+    async def work(ctx: ServiceContext) -> int:
+        try:
+            rotated = await rotate_tokens(ctx.sessions.kw["bind"], cipher)
+        except InvalidToken:
+            raise UsageError(
+                "a stored token can't be decrypted with any key in TOKEN_ENCRYPTION_KEY; "
+                "keep the old key in the list (TOKEN_ENCRYPTION_KEY=<new>,<old>)"
+            ) from None
+        print(f"{rotated} stored Slack token(s) now encrypted under the first key")
+        return EXIT_OK
+
+    return asyncio.run(_with_context(settings, work))
+
+
 def _parse_at(raw: str | None) -> datetime | None:
     if raw is None:
         return None
@@ -197,11 +274,24 @@ def cmd_quote(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.bootstrap import oauth_problem
     from bot.server import serve
 
-    socket = args.socket or (settings.slack_app_token is not None and not args.http)
-    if settings.slack_bot_token is None:
-        raise UsageError("serve needs SLACK_BOT_TOKEN (the app's xoxb- token)")
+    # Add to Slack needs HTTP (its pages are served at GET /slack/install and the redirect).
+    socket = args.socket or (
+        settings.slack_app_token is not None and not args.http and not settings.oauth_mode
+    )
+    if settings.oauth_mode and socket:
+        raise UsageError("OAuth mode serves Add to Slack over HTTP: drop --socket")
+    if settings.oauth_mode:
+        problem = oauth_problem(settings)
+        if problem is not None:
+            raise UsageError(problem)
+    elif settings.slack_bot_token is None:
+        raise UsageError(
+            "serve needs SLACK_BOT_TOKEN (one workspace), or SLACK_CLIENT_ID and "
+            "SLACK_CLIENT_SECRET (Add to Slack, any number of workspaces)"
+        )
     if socket and settings.slack_app_token is None:
         raise UsageError("--socket needs SLACK_APP_TOKEN (an xapp- token with connections:write)")
     if not socket and settings.slack_signing_secret is None:
@@ -225,8 +315,11 @@ def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     from bot.server import run_scheduler
 
-    if settings.slack_bot_token is None:
-        raise UsageError("the scheduler posts to Slack: it needs SLACK_BOT_TOKEN")
+    if settings.slack_bot_token is None and not settings.oauth_mode:
+        raise UsageError(
+            "the scheduler posts to Slack: it needs SLACK_BOT_TOKEN, or OAuth mode's "
+            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET"
+        )
     asyncio.run(run_scheduler(settings))
     return EXIT_OK
 
@@ -285,6 +378,22 @@ def build_parser() -> Parser:
     db_upgrade = db_commands.add_parser("upgrade", help="apply migrations to DATABASE_URL")
     db_upgrade.set_defaults(handler=cmd_db_upgrade)
 
+    tokens = commands.add_parser("tokens", help="the key that encrypts stored Slack tokens")
+    token_commands = tokens.add_subparsers(
+        dest="tokens_command", required=True, parser_class=Parser
+    )
+    new_key = token_commands.add_parser(
+        "new-key", help="print a new TOKEN_ENCRYPTION_KEY (a Fernet key)"
+    )
+    new_key.set_defaults(handler=cmd_tokens_new_key)
+    rotate = token_commands.add_parser(
+        "rotate",
+        help="re-encrypt every stored Slack token under the first key of TOKEN_ENCRYPTION_KEY",
+        description="Rotate the token key: set TOKEN_ENCRYPTION_KEY=<new>,<old>, run this, "
+        "then drop <old>. Tokens are decrypted with any listed key and encrypted with the first.",
+    )
+    rotate.set_defaults(handler=cmd_tokens_rotate)
+
     accounts = commands.add_parser("accounts", help="import and show customer accounts")
     account_commands = accounts.add_subparsers(
         dest="accounts_command", required=True, parser_class=Parser
@@ -303,6 +412,36 @@ def build_parser() -> Parser:
     show.add_argument("account", help="account id, as in the accounts file")
     show.add_argument("--json", action="store_true", help="print one JSON object")
     show.set_defaults(handler=cmd_accounts_show)
+    link_code = account_commands.add_parser(
+        "link-code",
+        help="make a one-time code that links a customer's Slack workspace to the account",
+        description="Make a one-time code for the account. An admin of the account types "
+        "`/licenses link CODE` in their Slack workspace, which links it. The code is shown "
+        "only now (only its hash is stored) and works once, until it expires. Exit codes: "
+        "0 made, 2 bad arguments (unknown account, already linked, --ttl-hours out of range).",
+    )
+    link_code.add_argument("account", help="account id")
+    link_code.add_argument(
+        "--ttl-hours",
+        type=int,
+        default=DEFAULT_TTL_HOURS,
+        metavar="H",
+        help=f"hours the code works ({MIN_TTL_HOURS} to {MAX_TTL_HOURS}, "
+        f"default {DEFAULT_TTL_HOURS})",
+    )
+    link_code.add_argument(
+        "--json", action="store_true", help="print one JSON object: account, code, expires_at"
+    )
+    link_code.set_defaults(handler=cmd_accounts_link_code)
+    unlink = account_commands.add_parser(
+        "unlink",
+        help="forget the account's Slack workspace",
+        description="Forget the Slack workspace linked to the account; its codes not yet "
+        "used stop working. Linking again takes a new code. An account that is not linked "
+        "is left as it is (exit 0).",
+    )
+    unlink.add_argument("account", help="account id")
+    unlink.set_defaults(handler=cmd_accounts_unlink)
 
     quote = commands.add_parser(
         "quote",

@@ -20,6 +20,12 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    # OAuth (multi-workspace) mode: on when both the client id and secret are set.
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_oauth_authorize_url: str = "https://slack.com/oauth/v2/authorize"
+    vendor_team_id: str | None = None
+    token_encryption_key: SecretStr | None = None
     csm_channel_id: str | None = None
     csm_user_ids: str = ""
     sales_email: str | None = None
@@ -34,6 +40,8 @@ class Settings(BaseSettings):
 
     @field_validator(
         "csm_channel_id",
+        "slack_client_id",
+        "vendor_team_id",
         "sales_email",
         "support_url",
         "zendesk_url",
@@ -56,6 +64,10 @@ class Settings(BaseSettings):
                 material = secret.get_secret_value().encode()
                 return hashlib.sha256(b"licensebot view metadata\0" + material).digest()
         return os.urandom(32)
+
+    @property
+    def oauth_mode(self) -> bool:
+        return bool(self.slack_client_id and self.slack_client_secret)
 
     @cached_property
     def csm_user_id_set(self) -> frozenset[str]:

@@ -15,6 +15,8 @@ def launch() -> int:
         settings = Settings()
     except ValidationError:
         return main(["serve"])  # the command line explains the bad setting in one line
+    if settings.oauth_mode:
+        return main(["serve", "--http"])  # Add to Slack: serve explains what is missing
     if settings.slack_bot_token and (settings.slack_app_token or settings.slack_signing_secret):
         return main(["serve"])
     if settings.slack_bot_token:
@@ -24,7 +26,8 @@ def launch() -> int:
         )
     else:
         print(
-            "No Slack credentials (SLACK_BOT_TOKEN …) found: starting the local sandbox workspace."
+            "No Slack credentials (SLACK_BOT_TOKEN, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) "
+            "found: starting the local sandbox workspace."
         )
     return main(["sandbox"])
 

@@ -54,6 +54,8 @@ class Account(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     slack_team_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # The Enterprise Grid org of the linked workspace, whose org-wide install serves it.
+    slack_enterprise_id: Mapped[str | None] = mapped_column(String(32))
     plan: Mapped[str] = mapped_column(String(20))
     billing_interval: Mapped[str] = mapped_column(String(10))
     licenses: Mapped[int] = mapped_column(Integer)
@@ -206,3 +208,33 @@ class OutboxEntry(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LinkCode(Base):
+    """A one-time code that links a customer's Slack workspace to its account.
+
+    Only the code's hash is kept: whoever reads the database can't link anything.
+    """
+
+    __tablename__ = "link_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    used_by_team: Mapped[str | None] = mapped_column(String(32))
+
+
+class LinkFailure(Base):
+    """A wrong link code typed in a workspace: a few an hour, then it has to wait."""
+
+    __tablename__ = "link_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -30,6 +30,14 @@ class AdminIdentity:
 
 
 @dataclass(frozen=True)
+class SlackUser:
+    """Someone in a Slack workspace: the same user ID means nothing in another workspace."""
+
+    user_id: str
+    team_id: str
+
+
+@dataclass(frozen=True)
 class AccountOverview:
     """An account as admins see it: plan, licenses, price, period, who to ask."""
 

@@ -6,8 +6,9 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -15,13 +16,16 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.adapter.socket_mode.async_internals import send_async_response
 from slack_bolt.adapter.socket_mode.internals import build_headers
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from sqlalchemy import text
 
 from bot.bootstrap import Runtime, bootstrap
 from bot.config import Settings
+from bot.oauth import INSTALL_PATH, REDIRECT_PATH
 from bot.scheduler import build_scheduler
 from bot.signature import is_signed
 from bot.slack_shapes import is_slack_shaped
@@ -98,7 +102,25 @@ def build_web_app(rt: Runtime) -> web.Application:
     web_app = web.Application()
     web_app.router.add_post("/slack/events", slack_events)
     web_app.router.add_get("/healthz", healthz)
+    if rt.installations is not None:
+        web_app.router.add_get(
+            INSTALL_PATH, partial(oauth_step, rt, AsyncOAuthFlow.handle_installation)
+        )
+        web_app.router.add_get(
+            REDIRECT_PATH, partial(oauth_step, rt, AsyncOAuthFlow.handle_callback)
+        )
     return web_app
+
+
+async def oauth_step(
+    rt: Runtime,
+    step: Callable[[AsyncOAuthFlow, AsyncBoltRequest], Awaitable[BoltResponse]],
+    request: web.Request,
+) -> web.Response:
+    """Add to Slack: the install page (state issued), or Slack's redirect back (code in)."""
+    flow = rt.app.oauth_flow
+    assert flow is not None
+    return await to_aiohttp_response(await step(flow, await to_bolt_request(request)))
 
 
 async def start_http(rt: Runtime, host: str, port: int) -> web.AppRunner:

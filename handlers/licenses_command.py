@@ -1,4 +1,4 @@
-"""/licenses [plan | add [N] | remove [N] | help]."""
+"""/licenses [plan | add [N] | remove [N] | link CODE | link-code ACCOUNT | help]."""
 
 from __future__ import annotations
 
@@ -11,6 +11,11 @@ from blocks.add import build_add_modal, build_add_modal_for
 from blocks.messages import (
     HELP_TITLE,
     help_blocks,
+    link_code_blocks,
+    link_code_text,
+    link_code_usage_text,
+    link_usage_text,
+    linked_text,
     not_admin_blocks,
     not_admin_text,
     not_linked_text,
@@ -22,6 +27,7 @@ from blocks.removal import build_removal_modal
 from bot.bootstrap import Runtime
 from bot.domain.policy import read_count
 from bot.readmodels import Access, Admin
+from bot.services.linking import issue_link_code_for_csm, link_workspace
 from bot.services.quotes import preview
 from handlers.middleware import Caller, listener
 from handlers.surfaces import Interaction
@@ -73,6 +79,13 @@ async def on_licenses(
     await slack.ack()
     text = command.get("text", "")
     subcommand, argument = parse_text(text)
+    # Linking works in a workspace without an account, so before anyone's access is asked.
+    if subcommand == "link":
+        await link_here(slack, caller, runtime, argument)
+        return
+    if subcommand == "link-code":
+        await make_link_code(slack, caller, runtime, argument)
+        return
     if subcommand not in SUBCOMMANDS:
         intro = None if subcommand == "help" else unknown_command_text(text)
         await slack.reply(intro or HELP_TITLE, help_blocks(intro))
@@ -90,6 +103,39 @@ async def on_licenses(
         await slack.update_modal(view, loading)
     else:
         await slack.open_modal(view)
+
+
+async def link_here(slack: Interaction, caller: Caller, runtime: Runtime, code: str) -> None:
+    """`/licenses link CODE`: an admin links the workspace they type it in."""
+    if not code:
+        await slack.reply(link_usage_text())
+        return
+    linked = await link_workspace(
+        runtime.services,
+        runtime.directory,
+        caller.team_id,
+        caller.user_id,
+        code,
+        enterprise_id=caller.enterprise_id,
+    )
+    runtime.drain_soon()  # the CSM channel hears of it
+    await slack.reply(linked_text(linked.account_name))
+
+
+async def make_link_code(
+    slack: Interaction, caller: Caller, runtime: Runtime, account_id: str
+) -> None:
+    """`/licenses link-code ACCOUNT`: a CSM gets a code, which only they see."""
+    if not account_id:
+        await slack.reply(link_code_usage_text())
+        return
+    issued = await issue_link_code_for_csm(
+        runtime.services, account_id, caller.team_id, caller.user_id
+    )
+    await slack.reply(
+        link_code_text(issued.account_name, issued.code),
+        link_code_blocks(issued.account_name, issued.code, issued.expires_at),
+    )
 
 
 async def open_loading_if_slow(slack: Interaction, caller: Caller) -> str | None:

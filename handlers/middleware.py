@@ -23,11 +23,18 @@ from blocks.forms import FormState
 from blocks.metadata import ButtonValue, ViewMetadata
 from bot.bootstrap import Runtime
 from bot.domain.errors import MalformedPayload, OnlyAdmins
-from bot.readmodels import Access, Admin
+from bot.readmodels import Access, Admin, SlackUser
 from bot.seal import unseal
 from bot.services.access import resolve_access
 from handlers.errors import answer_error
-from handlers.surfaces import RESPONSE_SENT_KEY, RUNTIME_KEY, Interaction, team_of, user_of
+from handlers.surfaces import (
+    RESPONSE_SENT_KEY,
+    RUNTIME_KEY,
+    Interaction,
+    enterprise_of,
+    team_of,
+    user_of,
+)
 
 
 class Caller:
@@ -36,9 +43,14 @@ class Caller:
     def __init__(self, runtime: Runtime, body: dict[str, Any], sent: asyncio.Event | None):
         self.team_id = team_of(body)
         self.user_id = user_of(body)
+        self.enterprise_id = enterprise_of(body)
         self._runtime = runtime
         self._access: Access | None = None
         self._sent = sent
+
+    @property
+    def who(self) -> SlackUser:
+        return SlackUser(self.user_id, self.team_id)
 
     async def access(self) -> Access:
         if self._access is None:

@@ -44,7 +44,12 @@ async def on_route_request(
     admin = await caller.admin()
     if admin is not None:
         await record_request(
-            runtime.services, admin.account_id, caller.user_id, route, request.wanted
+            runtime.services,
+            admin.account_id,
+            caller.user_id,
+            caller.team_id,
+            route,
+            request.wanted,
         )
         runtime.drain_soon()
     if route is Route.SALES:
@@ -71,12 +76,20 @@ async def on_ask_admins(
     if view is None:
         return
     blocks = admin_request_blocks(caller.user_id, view.name, request.wanted)
-    admins = await admin_user_ids(runtime.directory, view.admins)
+    admins = await admin_user_ids(runtime.directory, view.admins, caller.team_id)
     text = admin_request_text(view.name)
-    messages = [SendDm(user_id=admin, text=text, blocks=blocks) for admin in admins]
+    messages = [
+        SendDm(team_id=caller.team_id, user_id=admin, text=text, blocks=blocks) for admin in admins
+    ]
     services = runtime.services
     await record_request(
-        services, view.account_id, caller.user_id, "admins", request.wanted, messages
+        services,
+        view.account_id,
+        caller.user_id,
+        caller.team_id,
+        "admins",
+        request.wanted,
+        messages,
     )
     runtime.drain_soon()
     text = admins_reached_text(len(admins), view.name)

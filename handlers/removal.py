@@ -70,7 +70,7 @@ async def on_removal_submitted(
     )
     await slack.ack_update(build_request_sent_modal(created))
     # The ticket names its requester; Slack's directory tells who that is.
-    profile = await runtime.directory.profile(caller.user_id)
+    profile = await runtime.directory.profile(caller.user_id, caller.team_id)
     await record_requester(runtime.services, created.id, profile.name, profile.email)
     runtime.drain_soon()
 
@@ -79,7 +79,7 @@ async def on_decide_clicked(
     slack: Interaction, caller: Caller, runtime: Runtime, request: DecisionRequest
 ) -> None:
     await slack.ack()
-    view = await open_decision(runtime.services, request.request_id, caller.user_id)
+    view = await open_decision(runtime.services, request.request_id, caller.who)
     if view.status is not RemovalStatus.PENDING:
         await slack.tell(already_decided_text(view))
         return
@@ -105,7 +105,7 @@ async def on_decision_submitted(
     outcome = await decide_removal(
         services,
         request.request_id,
-        caller.user_id,
+        caller.who,
         request.verdict,
         note=form.note,
         effective_at=effective,

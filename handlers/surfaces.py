@@ -127,7 +127,10 @@ class Interaction:
     async def dm(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
         """By DM, through the outbox: a Slack outage delays it, never loses or repeats it."""
         runtime = self._runtime
-        await enqueue_now(runtime.services, SendDm(user_id=self.user_id, text=text, blocks=blocks))
+        await enqueue_now(
+            runtime.services,
+            SendDm(team_id=team_of(self.body), user_id=self.user_id, text=text, blocks=blocks),
+        )
         runtime.drain_soon()
 
     async def confirm(self, heading: str, text: str) -> None:
@@ -136,6 +139,15 @@ class Interaction:
             await self.update_modal(build_info_modal(heading, text))
         else:
             await self.dm(text)
+
+
+def enterprise_of(body: dict[str, Any]) -> str | None:
+    """The Enterprise Grid org of a request's workspace; None outside Grid."""
+    enterprise = body.get("enterprise")
+    if isinstance(enterprise, dict) and enterprise.get("id"):
+        return str(enterprise["id"])
+    found = body.get("enterprise_id")
+    return str(found) if found else None
 
 
 def team_of(body: dict[str, Any]) -> str:

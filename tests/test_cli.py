@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from cryptography.fernet import Fernet
 
 from bot.cli import build_parser
 from tests.accounts import account
@@ -85,7 +89,9 @@ def write_accounts(path: Path, accounts: list[dict[str, Any]]) -> Path:
     return path
 
 
-def licensebot(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def licensebot(
+    workdir: Path, *args: str, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the console script with a clean environment in `workdir` (no .env there)."""
     env = {
         key: value
@@ -94,6 +100,7 @@ def licensebot(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     }
     env["DATABASE_URL"] = f"sqlite:///{workdir / 'licensebot.db'}"
     env["SALES_EMAIL"] = "sales@vendor.example"
+    env.update(extra_env or {})
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
         cwd=workdir,
@@ -148,6 +155,12 @@ BAD_RUNS: dict[str, tuple[list[str], str]] = {
     "unknown-account": (["quote", "nope", "--add", "1"], "nope"),
     "bad-at": (["quote", "acme", "--add", "1", "--at", "yesterday"], "yesterday"),
     "far-at": (["quote", "acme", "--add", "1", "--at", "9999-12-15T00:00:00Z"], "out of range"),
+    "link-code-unknown": (["accounts", "link-code", "nope"], "nope"),
+    "link-code-linked": (["accounts", "link-code", "acme"], "unlink it first"),
+    "link-code-ttl-zero": (["accounts", "link-code", "yearly", "--ttl-hours", "0"], "1 and 720"),
+    "link-code-ttl-long": (["accounts", "link-code", "yearly", "--ttl-hours", "721"], "1 and 720"),
+    "link-code-ttl-text": (["accounts", "link-code", "yearly", "--ttl-hours", "a day"], "a day"),
+    "unlink-unknown": (["accounts", "unlink", "nope"], "nope"),
 }
 
 
@@ -370,6 +383,68 @@ def test_an_import_file_that_is_not_yaml(tmp_path: Path) -> None:
     assert_one_line_error(licensebot(tmp_path, "accounts", "import", str(file)))
 
 
+def stored_link_codes(workdir: Path) -> list[tuple[Any, ...]]:
+    with closing(sqlite3.connect(workdir / "licensebot.db")) as connection:
+        return connection.execute("SELECT * FROM link_codes").fetchall()
+
+
+def stored_workspaces(workdir: Path) -> dict[str, str | None]:
+    with closing(sqlite3.connect(workdir / "licensebot.db")) as connection:
+        return dict(connection.execute("SELECT id, slack_team_id FROM accounts").fetchall())
+
+
+def test_accounts_link_code_json(tmp_path: Path) -> None:
+    licensebot(
+        tmp_path, "accounts", "import", str(write_accounts(tmp_path / "a.yml", ACCOUNTS[:2]))
+    )
+    before = datetime.now(UTC)
+
+    result = licensebot(tmp_path, "accounts", "link-code", "yearly", "--ttl-hours", "48", "--json")
+
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert set(body) == {"account", "code", "expires_at"}
+    assert body["account"] == "yearly"
+    assert re.fullmatch(r"[A-HJKMNP-Z2-9]{4}-[A-HJKMNP-Z2-9]{4}-[A-HJKMNP-Z2-9]{4}", body["code"])
+    expires = datetime.fromisoformat(body["expires_at"].replace("Z", "+00:00"))
+    assert timedelta(hours=47) < expires - before <= timedelta(hours=48, minutes=1)
+    # Only its hash is stored.
+    [row] = stored_link_codes(tmp_path)
+    bare = body["code"].replace("-", "")
+    assert hashlib.sha256(bare.encode()).hexdigest() in row
+    assert not any(bare in str(value) or body["code"] in str(value) for value in row)
+
+
+def test_accounts_link_code_for_people(tmp_path: Path) -> None:
+    licensebot(
+        tmp_path, "accounts", "import", str(write_accounts(tmp_path / "a.yml", ACCOUNTS[:2]))
+    )
+    result = licensebot(tmp_path, "accounts", "link-code", "yearly")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Link code for Yearly Inc (yearly): ")
+    assert "/licenses link " in result.stdout
+    assert "UTC" in result.stdout
+
+
+def test_accounts_unlink(tmp_path: Path) -> None:
+    licensebot(
+        tmp_path, "accounts", "import", str(write_accounts(tmp_path / "a.yml", ACCOUNTS[:2]))
+    )
+    assert stored_workspaces(tmp_path)["acme"] == "T0ACME"
+
+    result = licensebot(tmp_path, "accounts", "unlink", "acme")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "acme is no longer linked to Slack workspace T0ACME"
+    assert stored_workspaces(tmp_path) == {"acme": None, "yearly": None}
+    # Now a code can be made for it.
+    assert licensebot(tmp_path, "accounts", "link-code", "acme").returncode == 0
+
+    again = licensebot(tmp_path, "accounts", "unlink", "acme")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == "acme was not linked to a Slack workspace; nothing changed"
+
+
 def test_db_upgrade(tmp_path: Path) -> None:
     result = licensebot(tmp_path, "db", "upgrade")
     assert result.returncode == 0, result.stderr
@@ -394,8 +469,51 @@ COMMANDS = command_paths(build_parser())
 
 
 def test_the_documented_commands_exist() -> None:
-    for command in [("db", "upgrade"), ("accounts", "import"), ("accounts", "show"), ("quote",)]:
+    for command in [
+        ("db", "upgrade"),
+        ("accounts", "import"),
+        ("accounts", "show"),
+        ("accounts", "link-code"),
+        ("accounts", "unlink"),
+        ("quote",),
+        ("tokens", "new-key"),
+        ("tokens", "rotate"),
+    ]:
         assert command in COMMANDS
+
+
+OAUTH = {
+    "SLACK_CLIENT_ID": "1000.2000",
+    "SLACK_CLIENT_SECRET": "a-client-secret",
+    "SLACK_SIGNING_SECRET": "a-signing-secret",
+    "VENDOR_TEAM_ID": "T0VENDOR",
+}
+
+
+@pytest.mark.parametrize(
+    ("missing", "said"),
+    [
+        ({"TOKEN_ENCRYPTION_KEY": ""}, "OAuth mode needs TOKEN_ENCRYPTION_KEY"),
+        ({"TOKEN_ENCRYPTION_KEY": "not-a-key"}, "TOKEN_ENCRYPTION_KEY is not a Fernet key"),
+        ({"VENDOR_TEAM_ID": ""}, "OAuth mode needs VENDOR_TEAM_ID"),
+    ],
+)
+def test_serve_in_oauth_mode_refuses_to_start_without_what_it_needs(
+    tmp_path: Path, missing: dict[str, str], said: str
+) -> None:
+    key = Fernet.generate_key().decode()
+    env = {**OAUTH, "TOKEN_ENCRYPTION_KEY": key, **missing}
+
+    result = licensebot(tmp_path, "serve", "--port", "0", extra_env=env)
+
+    assert_one_line_error(result)
+    assert said in result.stderr
+
+
+def test_tokens_new_key_prints_a_key_serve_accepts(tmp_path: Path) -> None:
+    result = licensebot(tmp_path, "tokens", "new-key")
+    assert result.returncode == 0
+    Fernet(result.stdout.strip().encode())  # a valid key, or this raises
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from bot.domain.linking import MAX_WRONG_CODES, utc_minute
 from bot.domain.policy import Decision
 from bot.domain.pricing import Quote
 
@@ -84,6 +87,104 @@ class NotACsm(ServiceError):
         super().__init__("Only Customer Success Managers can approve or deny removal requests.")
 
 
+class DecidedInVendorWorkspace(ServiceError):
+    def __init__(self) -> None:
+        super().__init__(
+            "Removal requests are approved or denied by Customer Success Managers in the "
+            "vendor's Slack workspace, not from this one. Nothing was changed."
+        )
+
+
 class RemovalNotFound(ServiceError):
     def __init__(self, request_id: int) -> None:
         super().__init__(f"There is no removal request {request_id}.")
+
+
+# --- linking a customer workspace to its account -------------------------------------
+
+ASK_FOR_A_NEW_CODE = "ask your Customer Success Manager for a new one"
+
+
+class LinkInputError(ServiceError):
+    """What was typed to link a workspace or to make a code can't be right; nothing changed."""
+
+
+class WrongLinkCode(ServiceError):
+    """An unknown, expired or used code: it counts against the workspace's tries."""
+
+    def __init__(self, problem: str, locked_until: datetime | None) -> None:
+        text = f"{problem}: check it, or {ASK_FOR_A_NEW_CODE}."
+        if locked_until is not None:
+            text += (
+                f" That was the {MAX_WRONG_CODES}th wrong code this hour: this workspace can "
+                f"try again after {utc_minute(locked_until)}."
+            )
+        super().__init__(text)
+        self.locked_until = locked_until
+
+
+class LinkTriesExhausted(ServiceError):
+    def __init__(self, until: datetime) -> None:
+        super().__init__(
+            f"Too many wrong link codes from this workspace: try again after {utc_minute(until)}."
+        )
+        self.until = until
+
+
+class NotAnAdminToLink(ServiceError):
+    """A valid code typed by someone who is not an admin of its account (the code stays valid)."""
+
+    def __init__(self, account_name: str) -> None:
+        super().__init__(
+            f"Only an admin of {account_name} can link a Slack workspace to it: ask one of "
+            f"them to type this command, or ask your Customer Success Manager to list you as "
+            f"an admin."
+        )
+
+
+class WorkspaceAlreadyLinked(ServiceError):
+    def __init__(self, account_name: str) -> None:
+        super().__init__(
+            f"This Slack workspace is already linked to {account_name}. To link it to "
+            f"another account, ask your Customer Success Manager to unlink it first."
+        )
+
+
+class AccountLinkedElsewhere(ServiceError):
+    """Said to a customer's admin: their account belongs to another workspace already."""
+
+    def __init__(self, account_name: str) -> None:
+        super().__init__(
+            f"{account_name} is already linked to another Slack workspace. To move it here, "
+            f"ask your Customer Success Manager to unlink it first, then {ASK_FOR_A_NEW_CODE}."
+        )
+
+
+class AccountAlreadyLinked(ServiceError):
+    """Said to the vendor: no code is made for an account that has a workspace."""
+
+    def __init__(self, account_id: str, team_id: str) -> None:
+        super().__init__(
+            f"Account “{account_id}” is already linked to Slack workspace {team_id}; unlink it "
+            f"first (`licensebot accounts unlink {account_id}`)."
+        )
+
+
+class VendorWorkspaceNotLinkable(ServiceError):
+    def __init__(self) -> None:
+        super().__init__(
+            "This is the vendor's Slack workspace: it can't be linked to a customer account."
+        )
+
+
+class OnlyCsmsMakeCodes(ServiceError):
+    def __init__(self, in_vendor_workspace: bool) -> None:
+        if in_vendor_workspace:
+            text = "Only Customer Success Managers can make link codes."
+        else:
+            text = (
+                "Link codes are made by Customer Success Managers in the vendor's Slack "
+                "workspace. To link this workspace, ask your Customer Success Manager for a "
+                "code and type `/licenses link CODE`."
+            )
+        super().__init__(text)

@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from bot.effects import channel, dms, home, orders, tickets
 from bot.effects.context import CURRENT_ENTRY, EffectDeps, NotYet
 from bot.integrations.slack_errors import slack_error
+from bot.integrations.workspaces import NotInstalled
 from bot.services import outbox
 from bot.services.outbox import Effect, Kind
 
@@ -86,6 +87,10 @@ class Effects:
         marker = CURRENT_ENTRY.set((claimed.id, claimed.attempts))
         try:
             await handler(self.deps, effect)
+        except NotInstalled as exc:
+            # No token for that workspace: nothing can reach it until it installs again.
+            await self._failed(claimed, str(exc), final=True)
+            return False
         except SlackApiError as exc:
             error = slack_error(exc)
             # Slack said no for good (that user or view is not there): retrying won't help.

@@ -16,6 +16,7 @@ from bot.effects.context import EffectDeps, NotYet
 from bot.readmodels import RemovalView
 from bot.services.accounts import show_account
 from bot.services.outbox import (
+    NotifyCsmChannel,
     PostCsmRequest,
     PostRemoval,
     RefreshRemoval,
@@ -32,7 +33,7 @@ async def csm_destination(deps: EffectDeps, csm_user_id: str | None) -> str | No
     """Where CSM requests go: the CSM channel, else a DM with the account's CSM, else nowhere."""
     channel = deps.services.settings.csm_channel_id
     if channel is None and csm_user_id:
-        opened = await deps.client.conversations_open(users=csm_user_id)
+        opened = await (await deps.slack(None)).conversations_open(users=csm_user_id)
         channel = str(opened["channel"]["id"])
     return channel
 
@@ -50,7 +51,7 @@ async def post_removal(deps: EffectDeps, effect: PostRemoval) -> None:
         )
         return
     posted_in, ts = await deps.post(
-        channel, removal_message_text(view), build_removal_message(view)
+        None, channel, removal_message_text(view), build_removal_message(view)
     )
     await record_message(deps.services, view.id, posted_in, ts)
 
@@ -58,7 +59,7 @@ async def post_removal(deps: EffectDeps, effect: PostRemoval) -> None:
 async def refresh_removal(deps: EffectDeps, effect: RefreshRemoval) -> None:
     view = await deps.removal(effect)
     if view.message_ts and view.channel_id:
-        await deps.client.chat_update(
+        await (await deps.slack(None)).chat_update(
             channel=view.channel_id,
             ts=view.message_ts,
             text=removal_message_text(view),
@@ -69,7 +70,7 @@ async def refresh_removal(deps: EffectDeps, effect: RefreshRemoval) -> None:
 async def _reply(deps: EffectDeps, view: RemovalView, text: str) -> None:
     """A reply in the request's thread, once the request has been posted."""
     if view.message_ts and view.channel_id:
-        await deps.post(view.channel_id, text, thread_ts=view.message_ts)
+        await deps.post(None, view.channel_id, text, thread_ts=view.message_ts)
     elif deps.services.settings.csm_channel_id is not None or view.csm_user_id:
         raise NotYet("the channel message has not been posted yet")
 
@@ -107,10 +108,19 @@ async def post_csm_request(deps: EffectDeps, effect: PostCsmRequest) -> None:
         overview.csm_slack_user_id,
         overview.capacity.reason,
     )
-    await deps.post(channel, csm_request_text(overview.name), blocks)
+    await deps.post(None, channel, csm_request_text(overview.name), blocks)
+
+
+async def notify_csm_channel(deps: EffectDeps, effect: NotifyCsmChannel) -> None:
+    channel = deps.services.settings.csm_channel_id
+    if channel is None:
+        log.info("no CSM_CHANNEL_ID; not posted: %s", effect.text)
+        return
+    await deps.post(None, channel, effect.text)
 
 
 HANDLERS = {
+    NotifyCsmChannel: notify_csm_channel,
     PostRemoval: post_removal,
     RefreshRemoval: refresh_removal,
     ReplyDecision: reply_decision,

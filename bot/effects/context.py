@@ -1,4 +1,4 @@
-"""What every effect needs: the services, the Slack client, tickets and the directory."""
+"""What every effect needs: the services, each workspace's Slack client, tickets, the directory."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.integrations.slack_directory import Directory
 from bot.integrations.tickets import TicketProvider
+from bot.integrations.workspaces import Workspaces
 from bot.readmodels import RemovalView
 from bot.seal import sealed_view
 from bot.services.context import ServiceContext
@@ -29,19 +30,28 @@ class NotYet(Exception):
 @dataclass(frozen=True)
 class EffectDeps:
     services: ServiceContext
-    client: AsyncWebClient
+    workspaces: Workspaces
     tickets: TicketProvider
     directory: Directory
+
+    async def slack(self, team_id: str | None) -> AsyncWebClient:
+        """The client with `team_id`'s token; None is the vendor's workspace."""
+        return await self.workspaces.client_for(team_id)
 
     async def removal(self, effect: RemovalEffect) -> RemovalView:
         return await get_removal(self.services, effect.request_id)
 
-    async def update_modal(self, view: dict[str, Any], external_id: str) -> None:
+    async def update_modal(self, team_id: str, view: dict[str, Any], external_id: str) -> None:
         sealed = sealed_view(view, self.services.settings.seal_key)
-        await self.client.views_update(view=sealed, external_id=external_id)
+        await (await self.slack(team_id)).views_update(view=sealed, external_id=external_id)
 
     async def post(
-        self, channel: str, text: str, blocks: list[Any] | None = None, thread_ts: str | None = None
+        self,
+        team_id: str | None,
+        channel: str,
+        text: str,
+        blocks: list[Any] | None = None,
+        thread_ts: str | None = None,
     ) -> tuple[str, str]:
         """chat.postMessage at most once per outbox entry; returns (channel, ts).
 
@@ -49,15 +59,16 @@ class EffectDeps:
         looks for it first (in the conversation, or in the thread for a reply): Slack may
         have posted it while its answer was lost.
         """
+        client = await self.slack(team_id)
         current = CURRENT_ENTRY.get()
         metadata = None
         if current is not None:
             entry, attempt = current
             metadata = {"event_type": "licensebot_post", "event_payload": {"entry": entry}}
-            found = await self._posted(channel, entry, thread_ts) if attempt > 1 else None
+            found = await _posted(client, channel, entry, thread_ts) if attempt > 1 else None
             if found is not None:
                 return found
-        posted = await self.client.chat_postMessage(
+        posted = await client.chat_postMessage(
             channel=channel,
             text=text,
             blocks=blocks or None,
@@ -66,19 +77,20 @@ class EffectDeps:
         )
         return str(posted["channel"]), str(posted["ts"])
 
-    async def _posted(
-        self, channel: str, entry: int, thread_ts: str | None
-    ) -> tuple[str, str] | None:
-        if thread_ts is None:
-            found = await self.client.conversations_history(
-                channel=channel, limit=LOOK_BACK_MESSAGES, include_all_metadata=True
-            )
-        else:
-            found = await self.client.conversations_replies(
-                channel=channel, ts=thread_ts, limit=LOOK_BACK_MESSAGES, include_all_metadata=True
-            )
-        for message in found.get("messages") or []:
-            payload = (message.get("metadata") or {}).get("event_payload") or {}
-            if payload.get("entry") == entry:
-                return channel, str(message["ts"])
-        return None
+
+async def _posted(
+    client: AsyncWebClient, channel: str, entry: int, thread_ts: str | None
+) -> tuple[str, str] | None:
+    if thread_ts is None:
+        found = await client.conversations_history(
+            channel=channel, limit=LOOK_BACK_MESSAGES, include_all_metadata=True
+        )
+    else:
+        found = await client.conversations_replies(
+            channel=channel, ts=thread_ts, limit=LOOK_BACK_MESSAGES, include_all_metadata=True
+        )
+    for message in found.get("messages") or []:
+        payload = (message.get("metadata") or {}).get("event_payload") or {}
+        if payload.get("entry") == entry:
+            return channel, str(message["ts"])
+    return None

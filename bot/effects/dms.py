@@ -13,19 +13,25 @@ from bot.services.orders import get_receipt
 from bot.services.outbox import NotifyRequester, SendDm, SendReceipt
 
 
-async def dm(deps: EffectDeps, user_id: str, text: str, blocks: list[Any] | None = None) -> None:
+async def dm(
+    deps: EffectDeps,
+    team_id: str | None,
+    user_id: str,
+    text: str,
+    blocks: list[Any] | None = None,
+) -> None:
     """A DM from the outbox: posted at most once, even when Slack's answer is lost."""
-    opened = await deps.client.conversations_open(users=user_id)
-    await deps.post(str(opened["channel"]["id"]), text, blocks)
+    opened = await (await deps.slack(team_id)).conversations_open(users=user_id)
+    await deps.post(team_id, str(opened["channel"]["id"]), text, blocks)
 
 
 async def notify_requester(deps: EffectDeps, effect: NotifyRequester) -> None:
     view = await deps.removal(effect)
-    await dm(deps, view.requested_by, requester_update_text(view, effect.stage))
+    await dm(deps, effect.team_id, view.requested_by, requester_update_text(view, effect.stage))
 
 
 async def send_queued_dm(deps: EffectDeps, effect: SendDm) -> None:
-    await dm(deps, effect.user_id, effect.text, effect.blocks)
+    await dm(deps, effect.team_id, effect.user_id, effect.text, effect.blocks)
 
 
 async def send_receipt(deps: EffectDeps, effect: SendReceipt) -> None:
@@ -33,7 +39,7 @@ async def send_receipt(deps: EffectDeps, effect: SendReceipt) -> None:
     account = await show_account(deps.services, receipt.account_id)
     interval = per_period(account.terms.interval)
     blocks = receipt_blocks(receipt, interval)
-    await dm(deps, receipt.ordered_by, receipt_text(receipt), blocks)
+    await dm(deps, effect.team_id, receipt.ordered_by, receipt_text(receipt), blocks)
 
 
 HANDLERS = {

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from blocks.home import build_home, build_not_admin_home, build_not_linked_home
 from bot.effects.context import EffectDeps
 from bot.readmodels import Access
 from bot.services.access import resolve_access
 from bot.services.orders import recent_orders
-from bot.services.outbox import PublishHome, RefreshRequesterHome
+from bot.services.outbox import Effect, PublishHome, RefreshRequesterHome
 from bot.services.removals import removals_of
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,8 @@ async def publish_home(deps: EffectDeps, access: Access) -> None:
         orders = await recent_orders(deps.services, account_id)
         removals = await removals_of(deps.services, account_id)
         view = build_home(access.overview, orders, removals)
-    await deps.client.views_publish(user_id=access.user_id, view=view)
+    client = await deps.slack(access.team_id)
+    await client.views_publish(user_id=access.user_id, view=view)
 
 
 async def refresh_home(deps: EffectDeps, team_id: str, user_id: str) -> None:
@@ -42,4 +44,7 @@ async def publish_home_of(deps: EffectDeps, effect: PublishHome) -> None:
     await refresh_home(deps, effect.team_id, effect.user_id)
 
 
-HANDLERS = {RefreshRequesterHome: refresh_requester_home, PublishHome: publish_home_of}
+HANDLERS: dict[type[Effect], Callable[..., Awaitable[None]]] = {
+    RefreshRequesterHome: refresh_requester_home,
+    PublishHome: publish_home_of,
+}

@@ -83,7 +83,7 @@ async def place_confirmed_order(deps: EffectDeps, effect: PlaceOrder) -> None:
     account = await show_account(services, receipt.account_id)
     done = build_receipt_modal(receipt, per_period(account.terms.interval), state.external_id)
     try:
-        await deps.update_modal(done, state.external_id)
+        await deps.update_modal(effect.team_id, done, state.external_id)
     except SlackApiError as exc:
         # The modal may be closed or Slack down; the receipt DM was queued with the order.
         log.warning("could not show receipt %s: %s", receipt.reference, slack_error(exc))
@@ -94,12 +94,15 @@ async def _tell(
 ) -> None:
     """The order was not placed: say so in its modal, or by DM when the modal is gone."""
     try:
-        await deps.update_modal(modal, state.external_id)
+        await deps.update_modal(effect.team_id, modal, state.external_id)
     except SlackApiError as exc:
         log.info("order %s not placed, told by DM: %s", effect.idempotency_key, slack_error(exc))
         text = order_not_placed_text(effect.add, why)
         blocks = order_not_placed_blocks(effect.add, why, effect.account_id)
-        await enqueue_now(deps.services, SendDm(user_id=effect.user_id, text=text, blocks=blocks))
+        await enqueue_now(
+            deps.services,
+            SendDm(team_id=effect.team_id, user_id=effect.user_id, text=text, blocks=blocks),
+        )
 
 
 HANDLERS = {PlaceOrder: place_confirmed_order}

@@ -53,6 +53,7 @@ async def open_route_ticket(deps: EffectDeps, effect: OpenRouteTicket) -> None:
     )
     await dm(
         deps,
+        effect.team_id,
         effect.requester,
         sales_ticket_dm(overview.name, effect.wanted, ref.reference, ref.url),
     )

@@ -18,6 +18,19 @@ if TYPE_CHECKING:
 
 DEMO_ACCOUNTS_FILE = Path(__file__).parent / "demo_accounts.yml"
 GENERAL, CSM_CHANNEL = "C0GENERAL", "C0CSM"
+# The vendor's own workspace, where the CSMs and #csm-requests are.
+VENDOR_TEAM = "T0VENDOR"
+# Each customer's workspace; Hooli's is there but has not installed licensebot yet.
+TEAMS = {
+    VENDOR_TEAM: "Vendor",
+    "T0ACME": "Acme",
+    "T0GLOBEX": "Globex",
+    "T0INITECH": "Initech",
+    "T0UMBRELLA": "Umbrella",
+    "T0HOOLI": "Hooli",
+    "T0ELSEWHERE": "Elsewhere",
+}
+NOT_YET_INSTALLED = frozenset({"T0HOOLI"})
 CSM_USER_IDS = "U0CSM,U0CSM2"
 SALES_EMAIL = "sales@vendor.example"
 SUPPORT_URL = "https://support.vendor.example"
@@ -51,8 +64,15 @@ DEMO_USERS = [
     DemoUser(
         "U0UMA", "Uma", "uma@umbrella.example", "T0UMBRELLA", "admin of Umbrella (Gong Edition)"
     ),
-    DemoUser("U0CSM", "Casey", "casey@vendor.example", "T0ACME", "Customer Success Manager"),
-    DemoUser("U0CSM2", "Chris", "chris@vendor.example", "T0ACME", "Customer Success Manager"),
+    DemoUser("U0CSM", "Casey", "casey@vendor.example", VENDOR_TEAM, "Customer Success Manager"),
+    DemoUser("U0CSM2", "Chris", "chris@vendor.example", VENDOR_TEAM, "Customer Success Manager"),
+    DemoUser(
+        "U0HANA",
+        "Hana",
+        "hana@hooli.example",
+        "T0HOOLI",
+        "admin of Hooli, whose workspace is not linked yet",
+    ),
     DemoUser(
         "U0NOBODY",
         "Nobody",
@@ -70,7 +90,9 @@ def demo_accounts() -> dict[str, Any]:
 
 
 def furnish(slack: FakeSlack) -> None:
-    """The demo people and channels in a fake Slack."""
+    """The demo workspaces, people and channels in a fake Slack."""
+    for team_id, name in TEAMS.items():
+        slack.add_team(team_id, name)
     for user in DEMO_USERS:
         slack.add_user(
             user.user_id,
@@ -79,8 +101,8 @@ def furnish(slack: FakeSlack) -> None:
             team_id=user.team_id,
             real_name=user.name,
         )
-    slack.add_channel(GENERAL, "general")
-    slack.add_channel(CSM_CHANNEL, "csm-requests")
+    slack.add_channel(GENERAL, "general", team_id="T0ACME")
+    slack.add_channel(CSM_CHANNEL, "csm-requests", team_id=VENDOR_TEAM)
 
 
 def demo_settings(
@@ -94,6 +116,7 @@ def demo_settings(
         "slack_app_token": None,
         "slack_api_url": slack.url,
         "csm_channel_id": CSM_CHANNEL,
+        "vendor_team_id": VENDOR_TEAM,
         "csm_user_ids": CSM_USER_IDS,
         "sales_email": SALES_EMAIL,
         "support_url": SUPPORT_URL,

@@ -210,9 +210,22 @@ class SlackSide:
             return Answer(response.status, await response.text())
 
     async def post_payload(self, payload: JsonDict, **kwargs: Any) -> Answer:
+        grid = self.grid(payload.get("user", {}).get("team_id"))
+        if grid is not None:
+            payload = {**payload, "enterprise": grid[0], "is_enterprise_install": grid[1]}
         return await self.post(payload_form(payload), FORM, **kwargs)
 
     # --- who is acting ---------------------------------------------------------------------
+
+    def grid(self, team_id: str | None) -> tuple[JsonDict, bool] | None:
+        """The Enterprise Grid org of a workspace ({id, name}) and whether licensebot is
+        installed org-wide there, which Slack says in every request from it; None outside one.
+        """
+        enterprise_id, org_wide = self.slack.org_of(team_id or "")
+        if enterprise_id is None:
+            return None
+        name = self.slack.enterprises.get(enterprise_id, enterprise_id)
+        return {"id": enterprise_id, "name": name}, org_wide
 
     def team_of(self, user_id: str) -> str:
         return str(self.slack.users.get(user_id, {}).get("team_id") or self.slack.team_id)
@@ -249,6 +262,14 @@ class SlackSide:
             trigger_id=self.slack.new_trigger_id(user_id),
             team_id=team_id,
         )
+        grid = self.grid(form["team_id"])
+        if grid is not None:
+            org, org_wide = grid
+            form.update(
+                enterprise_id=org["id"],
+                enterprise_name=org["name"],
+                is_enterprise_install=str(org_wide).lower(),
+            )
         return await self.post(urlencode(form), FORM, **kwargs)
 
     async def type_in_view(
@@ -340,19 +361,26 @@ class SlackSide:
         return await self.post_payload(payload)
 
     async def open_home(self, user_id: str) -> Answer:
-        event = {
+        home = {
+            "type": "app_home_opened",
+            "user": user_id,
+            "channel": self.slack.dm_channel(user_id),
+            "tab": "home",
+        }
+        return await self.event(self.team_of(user_id), home)
+
+    async def event(self, team_id: str, event: JsonDict) -> Answer:
+        """An Events API delivery from workspace `team_id` (app_home_opened, app_uninstalled…)."""
+        delivery: JsonDict = {
             "token": "legacy-verification-token",
-            "team_id": self.team_of(user_id),
+            "team_id": team_id,
             "api_app_id": APP_ID,
-            "event": {
-                "type": "app_home_opened",
-                "user": user_id,
-                "channel": self.slack.dm_channel(user_id),
-                "tab": "home",
-                "event_ts": f"{time.time():.6f}",
-            },
+            "event": {**event, "event_ts": f"{time.time():.6f}"},
             "type": "event_callback",
             "event_id": f"Ev{int(time.time() * 1e6):X}",
             "event_time": int(time.time()),
         }
-        return await self.post(json.dumps(event), "application/json")
+        grid = self.grid(team_id)
+        if grid is not None:
+            delivery.update(enterprise_id=grid[0]["id"], is_enterprise_install=grid[1])
+        return await self.post(json.dumps(delivery), "application/json")

@@ -4,6 +4,10 @@ Everything a person does on the page reaches the bot the way Slack sends it, thr
 `SlackSide` (signed slash-command forms, `payload=` JSON for block_actions, view_submission
 and view_closed, app_home_opened events). What the bot does comes back through the fake Web
 API, which the page reads with `GET /api/state` and follows live with `GET /api/events`.
+
+The page is in one workspace at a time, the current user's: it lists that workspace's
+people and conversations only. Where licensebot is not installed, `/licenses` is no command
+(as in Slack) and *Add to Slack* (`GET /add-to-slack`) runs the bot's own OAuth routes.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.oauth import INSTALL_PATH
 from bot.sandbox.fake_slack import BOT_USER_ID
 from bot.sandbox.runner import Sandbox
 from bot.sandbox.slack_side import Answer
@@ -46,6 +51,7 @@ class PageApp:
         self.slack = box.slack
         self.side = box.side
         self.users = {user.user_id: user for user in box.users}
+        self.teams = box.teams
         # The last submission's `response_action: errors`: view id -> (view hash, errors).
         self.errors: dict[str, tuple[str, dict[str, str]]] = {}
         self.streams: set[asyncio.Queue[JsonDict]] = set()
@@ -57,14 +63,29 @@ class PageApp:
             raise BadRequest(f"unknown user {raw!r}; the demo users are {sorted(self.users)}")
         return raw
 
+    def team_of(self, user_id: str) -> str:
+        return self.users[user_id].team_id
+
     def conversations(self, user_id: str) -> list[JsonDict]:
+        """The user's workspace's channels, and their DM with licensebot once it is there."""
+        team_id = self.team_of(user_id)
         channels = [
             {"id": channel_id, "name": info["name"], "kind": "channel"}
             for channel_id, info in self.slack.channels.items()
-            if info.get("is_channel")
+            if info.get("is_channel") and info.get("context_team_id") == team_id
         ]
+        if not self.box.installed(team_id):
+            return channels
         dm = {"id": self.slack.dm_channel(user_id), "name": "licensebot", "kind": "dm"}
         return [*channels, dm]
+
+    def workspace(self, team_id: str) -> JsonDict:
+        return {
+            "id": team_id,
+            "name": self.teams[team_id],
+            "installed": self.box.installed(team_id),
+            "users": [user.user_id for user in self.box.users if user.team_id == team_id],
+        }
 
     def messages(self, user_id: str, channel_ids: list[str]) -> dict[str, list[JsonDict]]:
         """Every message of each conversation, the user's ephemerals among them, by time."""
@@ -92,8 +113,10 @@ class PageApp:
         home = self.slack.homes.get(user_id)
         return {
             "me": user_id,
+            "workspace": self.workspace(self.team_of(user_id)),
+            "workspaces": [self.workspace(team_id) for team_id in self.teams],
             "users": [
-                {"id": user.user_id, "name": user.name, "role": user.role}
+                {"id": user.user_id, "name": user.name, "role": user.role, "team": user.team_id}
                 for user in self.box.users
             ],
             "names": {
@@ -136,6 +159,11 @@ class PageApp:
             raise BadRequest(f"unknown channel {raw!r}")
         return channel
 
+    def require_installed(self, user_id: str) -> None:
+        team_id = self.team_of(user_id)
+        if not self.box.installed(team_id):
+            raise BadRequest(f"licensebot isn't installed in {self.teams[team_id]}")
+
     # --- doing --------------------------------------------------------------------------------
 
     async def command(self, body: JsonDict) -> JsonDict:
@@ -146,6 +174,14 @@ class PageApp:
             name, _, text = text.partition(" ")
             if name != COMMAND:
                 raise BadRequest(f"{name} is not a command here; try {COMMAND}")
+        team_id = self.team_of(user_id)
+        if not self.box.installed(team_id):
+            # Slack has no /licenses where the app is not installed: nothing reaches the bot.
+            return {
+                "ok": False,
+                "not_installed": True,
+                "error": not_installed_text(self.teams[team_id]),
+            }
         return answer_json(await self.side.command(user_id, text.strip(), channel=channel))
 
     async def type(self, body: JsonDict) -> JsonDict:
@@ -208,7 +244,16 @@ class PageApp:
 
     async def home(self, body: JsonDict) -> JsonDict:
         user_id = self.user_id(body.get("user"))
+        self.require_installed(user_id)
         return answer_json(await self.side.open_home(user_id))
+
+    def add_to_slack(self, user_id: str) -> str:
+        """Add to Slack, clicked by `user_id`: Slack's authorize page will install licensebot
+        in their workspace, as they are signed in there; returns the bot's install URL.
+        """
+        self.slack.installing_team = self.team_of(user_id)
+        self.slack.installing_user = user_id
+        return f"{self.box.bot_url}{INSTALL_PATH}"
 
     async def settled(self, action: Awaitable[Answer], done: Callable[[JsonDict], bool]) -> Answer:
         """`action`'s answer, once a Web API call for which `done` is true arrived (or a timeout)."""
@@ -271,6 +316,13 @@ class PageApp:
         """On shutdown: end the open event streams, so stopping does not wait for browsers."""
         for queue in self.streams:
             queue.put_nowait(_STOP)
+
+
+def not_installed_text(team_name: str) -> str:
+    return (
+        f"{COMMAND} is not a valid command in {team_name}: licensebot isn't installed in "
+        "this workspace. Add it to Slack first."
+    )
 
 
 def message_json(message: JsonDict, ephemeral: bool) -> JsonDict:
@@ -343,11 +395,19 @@ def build_page_app(box: Sandbox) -> web.Application:
     async def back(body: JsonDict) -> JsonDict:
         return await page.close(body, back=True)
 
+    async def add_to_slack(request: web.Request) -> web.StreamResponse:
+        try:
+            user_id = page.user_id(request.query.get("user"))
+        except BadRequest as bad:
+            return web.json_response({"ok": False, "error": str(bad)}, status=400)
+        raise web.HTTPFound(page.add_to_slack(user_id))
+
     app = web.Application()
     app.router.add_get("/", index)
     app.router.add_static("/static/", STATIC_DIR)
     app.router.add_get("/api/state", state)
     app.router.add_get("/api/events", page.events)
+    app.router.add_get("/add-to-slack", add_to_slack)
     app.router.add_post("/api/command", json_endpoint(page.command))
     app.router.add_post("/api/type", json_endpoint(page.type))
     app.router.add_post("/api/click", json_endpoint(page.click))

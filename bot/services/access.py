@@ -20,17 +20,17 @@ async def resolve_access(
         return Access(team_id, user_id, overview, AdminIdentity(user_id))
     # Only ask Slack for the email when some admin is listed by email.
     if lists_emails(overview.admins):
-        email = await directory.email_of(user_id)
+        email = await directory.email_of(user_id, team_id)
         if email and is_admin(overview.admins, user_id, email):
             return Access(team_id, user_id, overview, AdminIdentity(user_id, email))
     return Access(team_id, user_id, overview, None)
 
 
-async def admin_user_ids(directory: Directory, admins: list[str]) -> list[str]:
+async def admin_user_ids(directory: Directory, admins: list[str], team_id: str | None) -> list[str]:
     """The Slack user IDs of an account's admins; those listed by email are looked up."""
     found = []
     for admin in admins:
-        user_id = await directory.user_id_for(admin) if is_email(admin) else admin
+        user_id = await directory.user_id_for(admin, team_id) if is_email(admin) else admin
         if user_id:
             found.append(user_id)
     return found

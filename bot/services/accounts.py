@@ -78,6 +78,12 @@ async def account_for_team(session: AsyncSession, team_id: str) -> Account | Non
     return account
 
 
+async def enterprise_of(ctx: ServiceContext, team_id: str) -> str | None:
+    """The Enterprise Grid org of a linked workspace (None for a standalone one)."""
+    account = await recent_account(ctx, team_id=team_id)
+    return account.slack_enterprise_id if account is not None else None
+
+
 async def recent_account(
     ctx: ServiceContext, *, team_id: str | None = None, account_id: str | None = None
 ) -> Account | None:

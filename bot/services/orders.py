@@ -185,7 +185,7 @@ async def _place_order_once(
             charge_reference=charge_reference,
         )
         # The receipt and the admin's App Home, sent if and only if the order stands.
-        enqueue(session, SendReceipt(reference=order.reference), now)
+        enqueue(session, SendReceipt(team_id=account.slack_team_id, reference=order.reference), now)
         if account.slack_team_id:
             enqueue(session, PublishHome(team_id=account.slack_team_id, user_id=admin.user_id), now)
         await session.flush()

@@ -49,6 +49,7 @@ class Kind(StrEnum):
     DM_SEND = "dm.send"
     RECEIPT_SEND = "order.receipt"
     ORDER_PLACE = "order.place"
+    CSM_NOTICE = "csm.notice"
 
 
 class Effect(BaseModel):
@@ -56,6 +57,8 @@ class Effect(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     kind: ClassVar[Kind]
+    # The Slack workspace the effect speaks to; None is the vendor's (CSM channel, CSMs).
+    team_id: str | None = None
 
 
 class RemovalEffect(Effect):
@@ -150,6 +153,13 @@ class SendDm(Effect):
     user_id: str
     text: str
     blocks: list[dict[str, Any]] | None = None
+
+
+class NotifyCsmChannel(Effect):
+    """A line for the CSMs in the CSM channel (a workspace linked, an app uninstalled)."""
+
+    kind = Kind.CSM_NOTICE
+    text: str
 
 
 class SendReceipt(Effect):

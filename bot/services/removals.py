@@ -8,7 +8,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.errors import InvalidRemoval, NotACsm, RemovalNotFound
+from bot.domain.errors import (
+    DecidedInVendorWorkspace,
+    InvalidRemoval,
+    NotACsm,
+    RemovalNotFound,
+)
+from bot.domain.linking import in_vendor_workspace
 from bot.domain.plans import plan_for
 from bot.domain.policy import licenses_after_removal
 from bot.domain.pricing import iso
@@ -24,7 +30,13 @@ from bot.domain.removal import (
     requested_effective_at,
 )
 from bot.models import Account, RemovalRequest
-from bot.readmodels import RECENT_REMOVALS, AdminIdentity, DecisionOutcome, RemovalView
+from bot.readmodels import (
+    RECENT_REMOVALS,
+    AdminIdentity,
+    DecisionOutcome,
+    RemovalView,
+    SlackUser,
+)
 from bot.services import audit
 from bot.services.accounts import contacts_of, load_account, lock_for_admin, terms_of
 from bot.services.context import ServiceContext
@@ -103,11 +115,18 @@ async def get_removal(ctx: ServiceContext, request_id: int) -> RemovalView:
         return await load_removal(session, request_id)
 
 
-async def open_decision(ctx: ServiceContext, request_id: int, decider: str) -> RemovalView:
-    """The request a CSM is about to decide; NotACsm for anyone who may not."""
-    view = await get_removal(ctx, request_id)
-    if not may_decide(decider, ctx.settings.csm_user_id_set, view.csm_user_id):
+def check_decider(ctx: ServiceContext, decider: SlackUser, view: RemovalView) -> None:
+    """Only a CSM decides, and only from the vendor's workspace, whatever a button says."""
+    if not in_vendor_workspace(decider.team_id, ctx.settings.vendor_team_id):
+        raise DecidedInVendorWorkspace()
+    if not may_decide(decider.user_id, ctx.settings.csm_user_id_set, view.csm_user_id):
         raise NotACsm()
+
+
+async def open_decision(ctx: ServiceContext, request_id: int, decider: SlackUser) -> RemovalView:
+    """The request a CSM is about to decide; refused for anyone who may not decide it."""
+    view = await get_removal(ctx, request_id)
+    check_decider(ctx, decider, view)
     return view
 
 
@@ -178,14 +197,17 @@ async def request_removal(
         # Ticket first, so the channel post usually carries its reference already.
         enqueue(session, CreateRemovalTicket(request_id=row.id), now)
         enqueue(session, PostRemoval(request_id=row.id), now)
-        enqueue(session, NotifyRequester(request_id=row.id, stage=RequesterStage.RECEIVED), now)
+        received = NotifyRequester(
+            team_id=account.slack_team_id, request_id=row.id, stage=RequesterStage.RECEIVED
+        )
+        enqueue(session, received, now)
         return removal_view(row, account)
 
 
 async def decide_removal(
     ctx: ServiceContext,
     request_id: int,
-    decider: str,
+    decider: SlackUser,
     verdict: Verdict,
     *,
     note: str | None = None,
@@ -196,14 +218,13 @@ async def decide_removal(
     now = ctx.clock()
     async with ctx.sessions() as session, session.begin():
         current = await load_removal(session, request_id)
-        if not may_decide(decider, ctx.settings.csm_user_id_set, current.csm_user_id):
-            raise NotACsm()
+        check_decider(ctx, decider, current)
         problem = check_decision_note(verdict, note)
         if problem:
             raise InvalidRemoval("note", problem)
         values: dict[str, object] = {
             "status": verdict.status.value,
-            "decided_by": decider,
+            "decided_by": decider.user_id,
             "decided_at": now,
             "decision_note": (note or "").strip() or None,
             "decision_key": decision_key,
@@ -224,7 +245,7 @@ async def decide_removal(
             audit.record(
                 session,
                 current.account_id,
-                decider,
+                decider.user_id,
                 f"removal.{verdict.status.value}",
                 request=current.reference,
                 remove=current.remove_count,
@@ -234,7 +255,9 @@ async def decide_removal(
             for effect in (
                 RefreshRemoval(request_id=request_id),
                 ReplyDecision(request_id=request_id),
-                NotifyRequester(request_id=request_id, stage=RequesterStage.DECIDED),
+                NotifyRequester(
+                    team_id=current.team_id, request_id=request_id, stage=RequesterStage.DECIDED
+                ),
                 ResolveRemovalTicket(request_id=request_id),
             ):
                 enqueue(session, effect, now)
@@ -279,8 +302,10 @@ async def apply_due_removals(ctx: ServiceContext) -> list[RemovalView]:
             for effect in (
                 RefreshRemoval(request_id=row.id),
                 ReplyApplied(request_id=row.id),
-                NotifyRequester(request_id=row.id, stage=RequesterStage.APPLIED),
-                RefreshRequesterHome(request_id=row.id),
+                NotifyRequester(
+                    team_id=account.slack_team_id, request_id=row.id, stage=RequesterStage.APPLIED
+                ),
+                RefreshRequesterHome(team_id=account.slack_team_id, request_id=row.id),
             ):
                 enqueue(session, effect, now)
             applied.append(removal_view(row, account))

@@ -15,6 +15,7 @@ async def record_request(
     ctx: ServiceContext,
     account_id: str,
     requester: str,
+    team_id: str,
     route: str,
     wanted: int | None,
     messages: Sequence[SendDm] = (),
@@ -23,7 +24,8 @@ async def record_request(
 
     A request to the CSM is posted for them through the outbox; one to Sales opens a
     ticket and tells the requester its reference (their team works from tickets).
-    `messages` (to admins, for a member's request) go out with the record.
+    `messages` (to admins, for a member's request) go out with the record. `team_id` is
+    the requester's workspace.
     """
     async with ctx.sessions() as session, session.begin():
         audit.record(session, account_id, requester, f"request.{route}", wanted=wanted)
@@ -38,6 +40,7 @@ async def record_request(
             )
         elif route == Route.SALES:
             ticket = OpenRouteTicket(
+                team_id=team_id,
                 account_id=account_id,
                 requester=requester,
                 wanted=wanted,

@@ -11,6 +11,7 @@ import copy
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -38,6 +39,7 @@ from blocks.ids import Block
 from blocks.messages import (
     admin_request_blocks,
     help_blocks,
+    link_code_blocks,
     not_admin_blocks,
     not_linked_text,
     route_request_blocks,
@@ -335,6 +337,12 @@ def build_surfaces() -> dict[str, Surface]:
     add("help message", "message", help_blocks, help_blocks())
     add("help message (unknown)", "message", help_blocks, help_blocks("I don't know `x`."))
     add(
+        "link code message",
+        "message",
+        link_code_blocks,
+        link_code_blocks(acme.name, "ABCD-EFGH-JKMN", examples.NOW + timedelta(hours=24)),
+    )
+    add(
         "not admin message",
         "message",
         not_admin_blocks,
@@ -433,6 +441,7 @@ NAMES = [
     "not admin home",
     "help message",
     "help message (unknown)",
+    "link code message",
     "not admin message",
     "admin request message",
     "admin request message (wanted)",

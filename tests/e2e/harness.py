@@ -12,6 +12,7 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Locator, Page, async_playwright, expect
 
+from bot.sandbox.demo import DEMO_USERS, TEAMS
 from bot.sandbox.runner import Sandbox, sandbox
 from bot.sandbox.web import build_page_app
 
@@ -88,8 +89,15 @@ class SlackPage:
     def messages(self) -> Locator:
         return self.page.get_by_test_id("messages")
 
+    async def in_workspace(self, name: str) -> None:
+        """Switches to a workspace in the rail, by its name ("Acme")."""
+        await self.page.get_by_test_id(f"workspace-{name.lower()}").click()
+        await expect(self.page.get_by_test_id("workspace-name")).to_have_text(name)
+
     async def be(self, name: str) -> None:
-        """Chooses who you are in the switcher, by first name."""
+        """Chooses who you are, by first name: their workspace, then them in the switcher."""
+        [user] = [user for user in DEMO_USERS if user.name == name]
+        await self.in_workspace(TEAMS[user.team_id])
         switcher = self.page.get_by_test_id("user-switcher")
         option = switcher.locator("option", has_text=re.compile(rf"^{name} "))
         await switcher.select_option(await option.get_attribute("value"))

@@ -207,3 +207,56 @@ async def test_mrkdwn_is_rendered_and_escaped(slack: SlackPage) -> None:
         '<a href="https://x.example/?a=1&amp;b=2" target="_blank" rel="noopener noreferrer">'
         "site</a> &lt;b&gt;hi&lt;/b&gt;<blockquote>quoted</blockquote>"
     )
+
+
+async def test_hana_adds_licensebot_to_hooli_and_links_it_with_caseys_code(
+    slack: SlackPage,
+) -> None:
+    await slack.be("Hana")
+    not_installed = slack.page.get_by_test_id("composer-not-installed")
+    await expect(not_installed).to_contain_text("licensebot isn't installed in Hooli")
+    await expect(slack.page.get_by_test_id("nav-dm")).to_have_count(0)
+    await slack.command("/licenses")
+    notice = slack.page.get_by_test_id("slackbot-notice")
+    await expect(notice).to_contain_text("/licenses is not a valid command in Hooli")
+    await slack.shot("hooli-not-installed")
+
+    # Add to Slack opens the bot's install page in a new tab, then Slack's authorize page.
+    async with slack.page.context.expect_page() as new_tab:
+        await not_installed.get_by_test_id("add-to-slack").click()
+    tab = await new_tab.value
+    await tab.get_by_role("link", name="Add to Slack").click()
+    await expect(tab.get_by_role("heading")).to_have_text("Install licensebot to Hooli")
+    await tab.get_by_role("button", name="Allow").click()
+    await expect(tab.get_by_role("heading")).to_have_text("licensebot is installed in Hooli")
+    await tab.screenshot(path=slack.shots / "hooli-installed-tab.png")
+    await tab.close()
+
+    # Back in the sandbox, live: licensebot is in Hooli now.
+    await expect(notice).to_have_count(0)
+    await expect(not_installed).to_be_hidden()
+    await expect(slack.page.get_by_test_id("nav-dm")).to_be_visible()
+    await slack.command("/licenses")
+    await expect(slack.messages.get_by_test_id("ephemeral").last).to_contain_text(
+        "is not linked to a licensing account yet"
+    )
+    await slack.shot("hooli-installed")
+
+    await slack.be("Casey")
+    await slack.go("channel-csm-requests")
+    await slack.command("/licenses link-code hooli")
+    made = slack.messages.get_by_test_id("ephemeral").last
+    await expect(made).to_contain_text("Link code for Hooli")
+    code = re.search(r"Link code for Hooli: (\S+)", await made.inner_text())
+    assert code, await made.inner_text()
+    await slack.shot("casey-link-code")
+
+    await slack.be("Hana")
+    await slack.command(f"/licenses link {code.group(1)}")
+    await expect(slack.messages.get_by_test_id("ephemeral").last).to_contain_text(
+        "This workspace is now linked to Hooli"
+    )
+    await slack.command("/licenses")
+    plan = await slack.modal_titled("Licenses")
+    await expect(plan).to_contain_text("Hooli")
+    await slack.shot("hana-plan")

@@ -3,62 +3,41 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from bot.sandbox.fake_slack import BOT_USER_ID
-from bot.sandbox.runner import Sandbox, sandbox
-from bot.sandbox.web import build_page_app
-
-JsonDict = dict[str, Any]
+from bot.sandbox.runner import Sandbox
+from tests.sandbox.page_client import (
+    PageClient,
+    channel_named,
+    eventually,
+    page_on,
+    post,
+    state,
+    top_modal,
+)
 
 
 @pytest.fixture
-async def box(tmp_path: Path) -> AsyncIterator[Sandbox]:
-    async with sandbox(tmp_path) as running:
+async def page(tmp_path: Path) -> AsyncIterator[tuple[Sandbox, PageClient]]:
+    async with page_on(tmp_path) as running:
         yield running
 
 
 @pytest.fixture
-async def client(box: Sandbox) -> AsyncIterator[TestClient[Any, Any]]:
-    async with TestClient(TestServer(build_page_app(box))) as test_client:
-        yield test_client
+def box(page: tuple[Sandbox, PageClient]) -> Sandbox:
+    return page[0]
 
 
-async def state(client: TestClient[Any, Any], user: str) -> JsonDict:
-    response = await client.get("/api/state", params={"user": user})
-    assert response.status == 200
-    body: JsonDict = await response.json()
-    return body
+@pytest.fixture
+def client(page: tuple[Sandbox, PageClient]) -> PageClient:
+    return page[1]
 
 
-async def post(client: TestClient[Any, Any], path: str, **body: Any) -> JsonDict:
-    response = await client.post(path, json=body)
-    answer: JsonDict = await response.json()
-    answer["http_status"] = response.status
-    return answer
-
-
-async def eventually(
-    client: TestClient[Any, Any], box: Sandbox, user: str, check: Callable[[JsonDict], bool]
-) -> JsonDict:
-    """The user's state once the bot has done what it does after its acks; `check` holds."""
-    await box.runtime.settle()
-    seen = await state(client, user)
-    assert check(seen), seen
-    return seen
-
-
-def top_modal(seen: JsonDict) -> JsonDict:
-    modal: JsonDict = seen["modals"][-1]
-    return modal
-
-
-async def test_the_page_and_its_files_are_served(client: TestClient[Any, Any]) -> None:
+async def test_the_page_and_its_files_are_served(client: PageClient) -> None:
     page = await client.get("/")
     assert page.status == 200
     assert 'src="/static/app.js"' in await page.text()
@@ -66,32 +45,64 @@ async def test_the_page_and_its_files_are_served(client: TestClient[Any, Any]) -
         assert (await client.get(f"/static/{name}")).status == 200
 
 
-async def test_state_lists_users_conversations_and_no_modal(
-    client: TestClient[Any, Any], box: Sandbox
+async def test_state_lists_the_workspaces_their_people_and_no_modal(
+    client: PageClient, box: Sandbox
 ) -> None:
     seen = await state(client, "U0ANN")
-    assert [u["name"] for u in seen["users"]] == [
-        "Ann",
-        "Bob",
-        "Erin",
-        "Gil",
-        "Ira",
-        "Uma",
-        "Casey",
-        "Chris",
-        "Nobody",
+    assert [(w["name"], w["installed"]) for w in seen["workspaces"]] == [
+        ("Vendor", True),
+        ("Acme", True),
+        ("Globex", True),
+        ("Initech", True),
+        ("Umbrella", True),
+        ("Hooli", False),
+        ("Elsewhere", True),
     ]
-    names = {c["name"]: c for c in seen["conversations"]}
-    assert {"general", "csm-requests", "licensebot"} <= set(names)
-    assert names["licensebot"]["id"] == box.slack.dm_channel("U0ANN")
+    people = {w["name"]: w["users"] for w in seen["workspaces"]}
+    assert people["Vendor"] == ["U0CSM", "U0CSM2"]
+    assert people["Acme"] == ["U0ANN", "U0BOB", "U0ERIN"]
+    assert people["Hooli"] == ["U0HANA"]
+    by_name = {u["name"]: u["team"] for u in seen["users"]}
+    assert by_name["Casey"] == "T0VENDOR" and by_name["Hana"] == "T0HOOLI"
     assert seen["modals"] == [] and seen["home"] is None
     unknown = await client.get("/api/state", params={"user": "U0STRANGER"})
     assert unknown.status == 400
 
 
-async def test_a_refused_command_shows_the_bots_ephemeral(
-    client: TestClient[Any, Any], box: Sandbox
+async def test_a_customer_sees_their_own_workspace_and_no_vendor_channel(
+    client: PageClient, box: Sandbox
 ) -> None:
+    seen = await state(client, "U0ANN")
+    assert seen["workspace"]["name"] == "Acme" and seen["workspace"]["installed"]
+    names = {c["name"]: c for c in seen["conversations"]}
+    assert set(names) == {"general", "licensebot"}
+    assert names["licensebot"]["id"] == box.slack.dm_channel("U0ANN")
+    assert set(seen["messages"]) == {c["id"] for c in seen["conversations"]}
+    # Every customer's own #general, never the vendor's #csm-requests.
+    for user in ("U0GIL", "U0IRA", "U0UMA", "U0HANA", "U0NOBODY"):
+        theirs = await state(client, user)
+        assert "csm-requests" not in {c["name"] for c in theirs["conversations"]}
+        assert channel_named(theirs, "general") != channel_named(seen, "general")
+    refused = await post(client, "/api/command", user="U0ANN", text="/licenses", channel="C0CSM")
+    assert refused["http_status"] == 400 and "unknown channel" in refused["error"]
+
+
+async def test_the_vendor_workspace_has_the_csm_channel_and_the_csms(
+    client: PageClient, box: Sandbox
+) -> None:
+    seen = await state(client, "U0CSM")
+    assert seen["workspace"] == {
+        "id": "T0VENDOR",
+        "name": "Vendor",
+        "installed": True,
+        "users": ["U0CSM", "U0CSM2"],
+    }
+    assert {c["name"] for c in seen["conversations"]} == {"csm-requests", "general", "licensebot"}
+    assert channel_named(seen, "csm-requests") == "C0CSM"
+    assert channel_named(await state(client, "U0CSM2"), "csm-requests") == "C0CSM"
+
+
+async def test_a_refused_command_shows_the_bots_ephemeral(client: PageClient, box: Sandbox) -> None:
     answer = await post(client, "/api/command", user="U0BOB", text="/licenses", channel="C0GENERAL")
     assert answer["status"] == 200
     seen = await eventually(client, box, "U0BOB", lambda s: bool(s["messages"]["C0GENERAL"]))
@@ -102,7 +113,7 @@ async def test_a_refused_command_shows_the_bots_ephemeral(
     assert (await state(client, "U0ANN"))["messages"]["C0GENERAL"] == []
 
 
-async def test_bad_requests_are_refused_with_a_reason(client: TestClient[Any, Any]) -> None:
+async def test_bad_requests_are_refused_with_a_reason(client: PageClient) -> None:
     other = await post(client, "/api/command", user="U0ANN", text="/deploy", channel="C0GENERAL")
     assert other["http_status"] == 400 and "not a command here" in other["error"]
     nowhere = await post(client, "/api/command", user="U0ANN", text="/licenses", channel="C0NOPE")
@@ -114,7 +125,7 @@ async def test_bad_requests_are_refused_with_a_reason(client: TestClient[Any, An
 
 
 async def test_typing_answers_once_the_quote_is_shown_and_errors_are_kept(
-    client: TestClient[Any, Any],
+    client: PageClient,
     box: Sandbox,
 ) -> None:
     await post(client, "/api/command", user="U0ANN", text="/licenses add", channel="C0GENERAL")
@@ -146,7 +157,7 @@ async def test_typing_answers_once_the_quote_is_shown_and_errors_are_kept(
 
 
 async def test_back_returns_to_the_view_under_a_pushed_one(
-    client: TestClient[Any, Any], box: Sandbox
+    client: PageClient, box: Sandbox
 ) -> None:
     await post(client, "/api/command", user="U0ANN", text="/licenses", channel="C0GENERAL")
     plan = top_modal(await eventually(client, box, "U0ANN", lambda s: bool(s["modals"])))
@@ -165,7 +176,7 @@ async def test_back_returns_to_the_view_under_a_pushed_one(
 
 
 async def test_events_stream_a_change_when_the_bot_calls_slack(
-    client: TestClient[Any, Any],
+    client: PageClient,
 ) -> None:
     response = await client.get("/api/events")
     assert response.headers["Content-Type"].startswith("text/event-stream")
@@ -177,7 +188,7 @@ async def test_events_stream_a_change_when_the_bot_calls_slack(
 
 
 async def test_app_home_opens_through_the_app_home_opened_event(
-    client: TestClient[Any, Any],
+    client: PageClient,
     box: Sandbox,
 ) -> None:
     answer = await post(client, "/api/home", user="U0ANN")

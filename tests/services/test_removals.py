@@ -18,7 +18,9 @@ from bot.domain.removal import RemovalStatus, Timing, Verdict
 from bot.effects import EFFECTS, EffectDeps, Effects
 from bot.integrations.slack_directory import SlackDirectory
 from bot.integrations.tickets import BuiltinTickets
+from bot.integrations.workspaces import OneWorkspace
 from bot.models import Account, AuditEntry, OutboxEntry, RemovalRequest
+from bot.readmodels import SlackUser
 from bot.services import outbox
 from bot.services.accounts import import_accounts, show_account
 from bot.services.context import ServiceContext
@@ -37,23 +39,14 @@ from bot.services.removals import (
     send_due_reminders,
 )
 from tests.accounts import account
+from tests.clocks import Clock
 from tests.conftest import make_settings
 
 NOW = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 RENEWAL = datetime(2026, 12, 1, tzinfo=UTC)
 ANN = AdminIdentity("U0ANN")
+CASEY, CHRIS = SlackUser("U0CSM", "T0VENDOR"), SlackUser("U0CSM2", "T0VENDOR")
 ACME = account()
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def travel(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture
@@ -129,9 +122,12 @@ async def test_a_request_is_stored_pending_with_its_ticket_post_and_dm_queued(
         "U0CSM",
     )
     assert await outbox_kinds(svc) == [
-        ("ticket.create", {"request_id": created.id}),
-        ("removal.post", {"request_id": created.id}),
-        ("removal.notify_requester", {"request_id": created.id, "stage": "received"}),
+        ("ticket.create", {"team_id": None, "request_id": created.id}),
+        ("removal.post", {"team_id": None, "request_id": created.id}),
+        (
+            "removal.notify_requester",
+            {"team_id": "T0ACME", "request_id": created.id, "stage": "received"},
+        ),
     ]
     assert await audit_actions(svc) == [
         (
@@ -222,12 +218,12 @@ async def test_a_request_overlapping_a_pending_one_is_refused(svc: ServiceContex
 
 async def test_approved_requests_still_count_and_denied_ones_do_not(svc: ServiceContext) -> None:
     approved = await ask(svc, count=5)
-    await decide_removal(svc, approved, "U0CSM", Verdict.APPROVE)
+    await decide_removal(svc, approved, CASEY, Verdict.APPROVE)
     with pytest.raises(InvalidRemoval):
         await ask(svc, count=5)
 
     denied = await ask(svc, count=4)
-    await decide_removal(svc, denied, "U0CSM", Verdict.DENY, note="Contract says no.")
+    await decide_removal(svc, denied, CASEY, Verdict.DENY, note="Contract says no.")
 
     await ask(svc, count=4)
 
@@ -251,7 +247,7 @@ async def test_approving_defaults_to_the_requested_date_and_queues_the_news(
     await clear_outbox(svc)
     clock.travel(hours=3)
 
-    outcome = await decide_removal(svc, request_id, "U0CSM", Verdict.APPROVE, note="  ")
+    outcome = await decide_removal(svc, request_id, CASEY, Verdict.APPROVE, note="  ")
 
     assert outcome.won
     view = outcome.view
@@ -284,7 +280,7 @@ async def test_the_csm_may_choose_another_date(svc: ServiceContext) -> None:
     chosen = datetime(2026, 11, 20, tzinfo=UTC)
 
     outcome = await decide_removal(
-        svc, request_id, "U0CSM2", Verdict.APPROVE, effective_at=chosen, note="Early is fine."
+        svc, request_id, CHRIS, Verdict.APPROVE, effective_at=chosen, note="Early is fine."
     )
 
     assert outcome.view.effective_at == chosen
@@ -296,11 +292,11 @@ async def test_denying_needs_a_reason(svc: ServiceContext) -> None:
 
     for note in (None, "", "  "):
         with pytest.raises(InvalidRemoval) as refused:
-            await decide_removal(svc, request_id, "U0CSM", Verdict.DENY, note=note)
+            await decide_removal(svc, request_id, CASEY, Verdict.DENY, note=note)
         assert refused.value.field == "note"
 
     assert (await get_removal(svc, request_id)).status is RemovalStatus.PENDING
-    outcome = await decide_removal(svc, request_id, "U0CSM", Verdict.DENY, note="Under contract.")
+    outcome = await decide_removal(svc, request_id, CASEY, Verdict.DENY, note="Under contract.")
     assert outcome.won
     assert outcome.view.status is RemovalStatus.DENIED
     assert outcome.view.effective_at is None
@@ -315,7 +311,7 @@ async def test_only_csms_decide(svc: ServiceContext, user: str) -> None:
 
     for verdict in Verdict:
         with pytest.raises(NotACsm):
-            await decide_removal(svc, request_id, user, verdict, note="no")
+            await decide_removal(svc, request_id, SlackUser(user, "T0ACME"), verdict, note="no")
 
     assert (await get_removal(svc, request_id)).status is RemovalStatus.PENDING
     assert await outbox_kinds(svc) == []
@@ -326,12 +322,12 @@ async def test_the_second_decision_loses_and_learns_who_decided(
     svc: ServiceContext, clock: Clock
 ) -> None:
     request_id = await ask(svc)
-    first = await decide_removal(svc, request_id, "U0CSM", Verdict.APPROVE)
+    first = await decide_removal(svc, request_id, CASEY, Verdict.APPROVE)
     await clear_outbox(svc)
     clock.travel(minutes=1)
 
-    again = await decide_removal(svc, request_id, "U0CSM", Verdict.APPROVE)
-    other = await decide_removal(svc, request_id, "U0CSM2", Verdict.DENY, note="No.")
+    again = await decide_removal(svc, request_id, CASEY, Verdict.APPROVE)
+    other = await decide_removal(svc, request_id, CHRIS, Verdict.DENY, note="No.")
 
     assert first.won and not again.won and not other.won
     for lost in (again, other):
@@ -348,9 +344,9 @@ async def test_concurrent_decisions_end_in_exactly_one(svc: ServiceContext) -> N
     request_id = await ask(svc)
 
     outcomes = await asyncio.gather(
-        decide_removal(svc, request_id, "U0CSM", Verdict.APPROVE),
-        decide_removal(svc, request_id, "U0CSM2", Verdict.DENY, note="No."),
-        decide_removal(svc, request_id, "U0CSM", Verdict.APPROVE),
+        decide_removal(svc, request_id, CASEY, Verdict.APPROVE),
+        decide_removal(svc, request_id, CHRIS, Verdict.DENY, note="No."),
+        decide_removal(svc, request_id, CASEY, Verdict.APPROVE),
     )
 
     winners = [outcome for outcome in outcomes if outcome.won]
@@ -367,7 +363,7 @@ async def test_an_unknown_request(svc: ServiceContext) -> None:
     with pytest.raises(RemovalNotFound):
         await get_removal(svc, 999)
     with pytest.raises(RemovalNotFound):
-        await decide_removal(svc, 999, "U0CSM", Verdict.APPROVE)
+        await decide_removal(svc, 999, CASEY, Verdict.APPROVE)
 
 
 # --- applying ----------------------------------------------------------------------------
@@ -377,7 +373,7 @@ async def test_an_approved_removal_applies_on_its_date_exactly_once(
     svc: ServiceContext, clock: Clock
 ) -> None:
     request_id = await ask(svc, count=2)
-    await decide_removal(svc, request_id, "U0CSM", Verdict.APPROVE)
+    await decide_removal(svc, request_id, CASEY, Verdict.APPROVE)
     await clear_outbox(svc)
 
     clock.now = RENEWAL - timedelta(seconds=1)
@@ -397,10 +393,13 @@ async def test_an_approved_removal_applies_on_its_date_exactly_once(
     assert overview.next_cycle_minor == 8 * 4900
     assert overview.to_json()["next_cycle_amount"] == "392.00"
     assert await outbox_kinds(svc) == [
-        ("removal.refresh", {"request_id": request_id}),
-        ("removal.thread_applied", {"request_id": request_id}),
-        ("removal.notify_requester", {"request_id": request_id, "stage": "applied"}),
-        ("home.refresh", {"request_id": request_id}),
+        ("removal.refresh", {"team_id": None, "request_id": request_id}),
+        ("removal.thread_applied", {"team_id": None, "request_id": request_id}),
+        (
+            "removal.notify_requester",
+            {"team_id": "T0ACME", "request_id": request_id, "stage": "applied"},
+        ),
+        ("home.refresh", {"team_id": "T0ACME", "request_id": request_id}),
     ]
     assert (await audit_actions(svc))[-1] == (
         "scheduler",
@@ -417,7 +416,7 @@ async def test_an_approved_removal_applies_on_its_date_exactly_once(
 async def test_pending_and_denied_requests_never_apply(svc: ServiceContext, clock: Clock) -> None:
     await ask(svc, count=2, timing=Timing.ASAP)
     denied = await ask(svc, count=3, timing=Timing.ASAP)
-    await decide_removal(svc, denied, "U0CSM", Verdict.DENY, note="No.")
+    await decide_removal(svc, denied, CASEY, Verdict.DENY, note="No.")
     clock.travel(days=60)
 
     assert await apply_due_removals(svc) == []
@@ -430,7 +429,7 @@ async def test_several_removals_each_report_the_count_they_left(
     first = await ask(svc, count=3)
     second = await ask(svc, count=2)
     for request_id in (first, second):
-        await decide_removal(svc, request_id, "U0CSM", Verdict.APPROVE)
+        await decide_removal(svc, request_id, CASEY, Verdict.APPROVE)
     clock.now = RENEWAL
 
     applied = await apply_due_removals(svc)
@@ -447,7 +446,7 @@ async def test_a_removal_never_leaves_fewer_than_one_license(
     svc: ServiceContext, clock: Clock
 ) -> None:
     request_id = await ask(svc, count=9, timing=Timing.ASAP)
-    await decide_removal(svc, request_id, "U0CSM", Verdict.APPROVE)
+    await decide_removal(svc, request_id, CASEY, Verdict.APPROVE)
     # The account shrank some other way in between.
     async with svc.sessions() as session, session.begin():
         await session.execute(update(Account).values(licenses=4))
@@ -480,7 +479,8 @@ async def test_reminders_after_the_wait_then_daily_at_most_three(
 
     assert sent == [1, 2, 3]
     assert await outbox_kinds(svc) == [
-        ("removal.thread_reminder", {"request_id": request_id, "number": n}) for n in (1, 2, 3)
+        ("removal.thread_reminder", {"team_id": None, "request_id": request_id, "number": n})
+        for n in (1, 2, 3)
     ]
     async with svc.sessions() as session:
         row = await session.get(RemovalRequest, request_id)
@@ -504,8 +504,8 @@ async def test_decided_requests_are_not_reminded(svc: ServiceContext, clock: Clo
     approved = await ask(svc, count=1)
     denied = await ask(svc, count=1)
     waiting = await ask(svc, count=1)
-    await decide_removal(svc, approved, "U0CSM", Verdict.APPROVE)
-    await decide_removal(svc, denied, "U0CSM", Verdict.DENY, note="No.")
+    await decide_removal(svc, approved, CASEY, Verdict.APPROVE)
+    await decide_removal(svc, denied, CASEY, Verdict.DENY, note="No.")
     clock.travel(days=2)
 
     assert await send_due_reminders(svc) == [waiting]
@@ -529,7 +529,9 @@ async def test_a_ticket_recorded_after_the_post_refreshes_the_message(
         "https://z.example/agent/tickets/35436",
     )
     assert (view.channel_id, view.message_ts) == ("C0CSM", "1700000000.000100")
-    assert await outbox_kinds(svc) == [("removal.refresh", {"request_id": request_id})]
+    assert await outbox_kinds(svc) == [
+        ("removal.refresh", {"team_id": None, "request_id": request_id})
+    ]
     assert (await audit_actions(svc))[-1][:2] == ("tickets", "removal.ticket")
 
 
@@ -543,7 +545,9 @@ async def test_a_post_recorded_after_the_ticket_refreshes_the_message(
     assert await outbox_kinds(svc) == []
     await record_message(svc, request_id, "C0CSM", "1700000000.000100")
 
-    assert await outbox_kinds(svc) == [("removal.refresh", {"request_id": request_id})]
+    assert await outbox_kinds(svc) == [
+        ("removal.refresh", {"team_id": None, "request_id": request_id})
+    ]
 
 
 # --- the outbox --------------------------------------------------------------------------
@@ -666,11 +670,9 @@ async def test_the_loser_of_a_race_on_postgresql_learns_who_won(pg_svc: ServiceC
         await blocker.execute(
             select(RemovalRequest.id).where(RemovalRequest.id == request_id).with_for_update()
         )
-        approve = asyncio.ensure_future(
-            decide_removal(pg_svc, request_id, "U0CSM", Verdict.APPROVE)
-        )
+        approve = asyncio.ensure_future(decide_removal(pg_svc, request_id, CASEY, Verdict.APPROVE))
         deny = asyncio.ensure_future(
-            decide_removal(pg_svc, request_id, "U0CSM2", Verdict.DENY, note="No.")
+            decide_removal(pg_svc, request_id, CHRIS, Verdict.DENY, note="No.")
         )
         for _ in range(500):
             # A new session each time: pg_stat_activity is a snapshot within a transaction.
@@ -706,7 +708,9 @@ async def test_the_loser_of_a_race_on_postgresql_learns_who_won(pg_svc: ServiceC
 def effects_on(svc: ServiceContext) -> Effects:
     """The outbox runner with a Slack client that is never reached in these tests."""
     client = AsyncWebClient(token="xoxb-unused", base_url="http://127.0.0.1:9/")
-    return Effects(EffectDeps(svc, client, BuiltinTickets(svc.sessions), SlackDirectory(client)))
+    workspaces = OneWorkspace(client)
+    tickets = BuiltinTickets(svc.sessions)
+    return Effects(EffectDeps(svc, workspaces, tickets, SlackDirectory(workspaces)))
 
 
 @pytest.mark.parametrize(
@@ -736,7 +740,9 @@ async def test_every_kind_is_stored_as_its_value_with_its_typed_payload(
     async with svc.sessions() as session, session.begin():
         outbox.enqueue(session, reminder, NOW)
 
-    assert await outbox_kinds(svc) == [("removal.thread_reminder", {"request_id": 7, "number": 2})]
+    assert await outbox_kinds(svc) == [
+        ("removal.thread_reminder", {"team_id": None, "request_id": 7, "number": 2})
+    ]
     (claimed,) = await outbox.claim_due(svc)
     payload, _ = EFFECTS[outbox.Kind(claimed.kind)]
     assert payload.model_validate(claimed.payload) == reminder

@@ -10,6 +10,7 @@ import pytest
 
 from blocks.ids import Action, Block, Callback, RemovalAction, RemovalBlock
 from bot.integrations.slack_directory import Profile
+from bot.sandbox.demo import VENDOR_TEAM
 from tests.slack.conftest import start_workspace
 from tests.slack.driver import CSM_CHANNEL, Workspace, block_text, logged_errors
 from tests.slack.removal_helpers import ask, dms, the_post
@@ -92,17 +93,19 @@ async def test_someone_not_a_csm_clicking_approve_is_told_in_the_channel_only(
     workspace: Workspace,
 ) -> None:
     ws = workspace
+    val = "U0VAL"  # vendor staff, not a CSM
+    ws.slack.add_user(val, "val", team_id=VENDOR_TEAM)
     await ask(ws)
     post = the_post(ws)
     seen = len(ws.slack.ephemerals)
     ws.slack.clear()
 
-    answer = await ws.click_in_message(BOB, CSM_CHANNEL, post, f"{RemovalAction.DECIDE}:approve")
+    answer = await ws.click_in_message(val, CSM_CHANNEL, post, f"{RemovalAction.DECIDE}:approve")
     await ws.settle()
 
     assert answer.status == 200
     [told] = ws.slack.ephemerals[seen:]
-    assert told["user"] == BOB and told["channel"] == CSM_CHANNEL
+    assert told["user"] == val and told["channel"] == CSM_CHANNEL
     assert "Only Customer Success Managers can approve or deny" in told["text"]
     assert ws.slack.calls_to("views.open") == []
 
@@ -110,13 +113,13 @@ async def test_someone_not_a_csm_clicking_approve_is_told_in_the_channel_only(
 class BrokenDirectory:
     """A Slack directory with a bug of ours in it: profiles fail."""
 
-    async def profile(self, user_id: str) -> Profile:
+    async def profile(self, user_id: str, team_id: str | None = None) -> Profile:
         raise RuntimeError("a bug in the directory")
 
-    async def email_of(self, user_id: str) -> str | None:
+    async def email_of(self, user_id: str, team_id: str | None = None) -> str | None:
         return None
 
-    async def user_id_for(self, email: str) -> str | None:
+    async def user_id_for(self, email: str, team_id: str | None = None) -> str | None:
         return None
 
 

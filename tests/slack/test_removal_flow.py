@@ -18,6 +18,7 @@ from bot.bootstrap import bootstrap
 from bot.domain.removal import RemovalStatus
 from bot.integrations import zendesk
 from bot.models import OutboxEntry
+from bot.sandbox.demo import VENDOR_TEAM
 from bot.scheduler import run_due_work
 from bot.services.accounts import show_account
 from bot.services.removals import get_removal
@@ -232,9 +233,17 @@ async def test_a_csm_denies_with_a_reason(workspace: Workspace) -> None:
 # --- who may decide, and only once --------------------------------------------------------
 
 
-@pytest.mark.parametrize("user", [BOB, ANN])
-async def test_only_csms_can_decide(workspace: Workspace, user: str) -> None:
+VAL = "U0VAL"  # vendor staff, not a CSM
+ONLY_CSMS = "Only Customer Success Managers can approve or deny"
+FROM_THE_VENDOR = "in the vendor's Slack workspace, not from this one"
+
+
+@pytest.mark.parametrize(
+    ("user", "told"), [(VAL, ONLY_CSMS), (BOB, FROM_THE_VENDOR), (ANN, FROM_THE_VENDOR)]
+)
+async def test_only_csms_can_decide(workspace: Workspace, user: str, told: str) -> None:
     ws = workspace
+    ws.slack.add_user(VAL, "val", team_id=VENDOR_TEAM)
     await ask(ws)
     before = json.dumps(the_post(ws), sort_keys=True)
     ws.slack.clear()
@@ -246,7 +255,7 @@ async def test_only_csms_can_decide(workspace: Workspace, user: str) -> None:
     assert len(ephemerals) == 2
     for ephemeral in ephemerals:
         assert ephemeral["channel"] == CSM_CHANNEL
-        assert "Only Customer Success Managers can approve or deny" in ephemeral["text"]
+        assert told in ephemeral["text"]
     assert ws.slack.calls_to("views.open") == []
     assert ws.slack.calls_to("chat.update") == []
     assert json.dumps(the_post(ws), sort_keys=True) == before

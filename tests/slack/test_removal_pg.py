@@ -6,6 +6,8 @@ import asyncio
 
 from bot.bootstrap import bootstrap
 from bot.domain.removal import RemovalStatus, Timing, Verdict
+from bot.readmodels import SlackUser
+from bot.sandbox.demo import VENDOR_TEAM
 from bot.scheduler import run_due_work
 from bot.services.orders import AdminIdentity
 from bot.services.removals import (
@@ -85,7 +87,7 @@ async def test_two_scheduler_processes_apply_each_removal_once(
             ws.services, "acme", AdminIdentity(ANN), count, "Smaller team.", Timing.RENEWAL
         )
     for request_id in (1, 2, 3):
-        await decide_removal(ws.services, request_id, CSM, Verdict.APPROVE)
+        await decide_removal(ws.services, request_id, SlackUser(CSM, VENDOR_TEAM), Verdict.APPROVE)
     while await ws.runtime.effects.drain():
         pass
     assert len(posts(ws)) == 3

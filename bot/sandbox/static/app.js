@@ -11,6 +11,9 @@ const ui = {
   pending: new Set(), // surfaces waiting for the bot: "modal", "home", "msg:<ts>", "composer"
   errors: {}, // view id -> {hash, errors}: the last submission's errors (Slack's or the bot's)
   seen: JSON.parse(localStorage.getItem("licensebot.seen") || "{}"), // "user:channel" -> last ts
+  // workspace id -> the user last chosen there: switching back to a workspace returns to them.
+  lastUser: JSON.parse(localStorage.getItem("licensebot.lastUser") || "{}"),
+  notice: null, // Slackbot's answer to a command where licensebot is not installed
 };
 
 const $ = (selector) => document.querySelector(selector);
@@ -174,7 +177,8 @@ function clock(ts) {
 const EMOJI = {
   white_check_mark: "✅", x: "❌", warning: "⚠️", hourglass_flowing_sand: "⏳", bell: "🔔",
   information_source: "ℹ️", inbox_tray: "📥", outbox_tray: "📤", no_entry: "⛔", tada: "🎉",
-  wave: "👋", bulb: "💡", lock: "🔒", memo: "📝", moneybag: "💰", calendar: "📅",
+  wave: "👋", bulb: "💡", lock: "🔒", memo: "📝", moneybag: "💰", calendar: "📅", key: "🔑",
+  link: "🔗",
 };
 
 function emoji(html) {
@@ -664,6 +668,8 @@ function renderConversation(channel) {
   const box = $("#messages");
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
   const nodes = parents.map((message) => messageNode(message, channel, replies(message.ts)));
+  const notice = ui.notice;
+  if (notice && notice.user === ui.user && notice.channel === channel) nodes.push(slackbotNode(notice));
   if (!nodes.length) nodes.push(el("p", { class: "empty" }, emptyText(channel)));
   box.replaceChildren(...nodes);
   if (atBottom) box.scrollTop = box.scrollHeight;
@@ -702,6 +708,18 @@ function messageNode(message, channel, replies) {
         replies.map((reply) => messageNode(reply, channel, [])))));
 }
 
+// What Slack itself answers a command no app in this workspace has: only you see it.
+function slackbotNode(notice) {
+  const install = el("a", { class: "add-to-slack", target: "_blank", rel: "noopener" });
+  addToSlack(install);
+  return el("article", { class: "message ephemeral", "data-testid": "slackbot-notice" },
+    el("div", { class: "avatar slackbot" }, "S"),
+    el("div", { class: "message-main" },
+      el("div", { class: "message-meta" }, el("b", {}, "Slackbot")),
+      el("div", { class: "only-you" }, "Only visible to you"),
+      el("div", { class: "message-body" }, el("div", { class: "bk-text" }, notice.text), install)));
+}
+
 function renderHome() {
   const box = $("#home");
   const home = ui.data.home;
@@ -737,12 +755,60 @@ function navItem(place, label, testId, channel) {
   }, label, count > 0 && el("span", { class: "badge" }, count)));
 }
 
-function renderSidebar() {
-  const switcher = $("#user-switcher");
-  if (!switcher.options.length) {
-    for (const user of ui.data.users) {
-      switcher.append(el("option", { value: user.id }, `${user.name} — ${user.role}`));
+// Slack's own Add to Slack button: its logo, then "Add to Slack"; it installs licensebot in
+// the current workspace through the bot's OAuth routes, in a new tab.
+function addToSlack(link) {
+  link.href = `/add-to-slack?user=${encodeURIComponent(ui.user)}`;
+  if (link.childElementCount) return;
+  const svg = "http://www.w3.org/2000/svg";
+  const logo = document.createElementNS(svg, "svg");
+  logo.setAttribute("viewBox", "0 0 24 24");
+  logo.setAttribute("aria-hidden", "true");
+  // A hash of four colours, each a bar and a square, turning around the centre.
+  const parts = [
+    ["#36c5f0", 0, 6, 11, 5], ["#36c5f0", 6, 0, 5, 5],
+    ["#2eb67d", 13, 0, 5, 11], ["#2eb67d", 19, 6, 5, 5],
+    ["#ecb22e", 13, 13, 11, 5], ["#ecb22e", 13, 19, 5, 5],
+    ["#e01e5a", 6, 13, 5, 11], ["#e01e5a", 0, 13, 5, 5],
+  ];
+  for (const [fill, x, y, width, height] of parts) {
+    const rect = document.createElementNS(svg, "rect");
+    for (const [name, value] of Object.entries({ fill, x, y, width, height, rx: 2.5 })) {
+      rect.setAttribute(name, String(value));
     }
+    logo.append(rect);
+  }
+  link.append(logo, el("span", {}, "Add to ", el("b", {}, "Slack")));
+}
+
+function currentWorkspace() {
+  return ui.data.workspace;
+}
+
+function renderWorkspaces() {
+  const here = currentWorkspace();
+  $("#workspace-rail").replaceChildren(...ui.data.workspaces.map((workspace) => el("button", {
+    type: "button",
+    class: `workspace-tile${workspace.id === here.id ? " active" : ""}`,
+    title: workspace.name,
+    "aria-label": workspace.name,
+    "aria-pressed": String(workspace.id === here.id),
+    "data-testid": `workspace-${workspace.name.toLowerCase()}`,
+    onclick: () => switchWorkspace(workspace),
+  }, el("span", { class: "tile-initial" }, workspace.name.slice(0, 1)),
+    el("span", { class: "tile-name" }, workspace.name))));
+}
+
+function renderSidebar() {
+  const here = currentWorkspace();
+  $("#workspace-name").textContent = here.name;
+  const switcher = $("#user-switcher");
+  if (switcher.dataset.workspace !== here.id) {
+    // The people of this workspace only, as Slack shows one workspace at a time.
+    const people = ui.data.users.filter((user) => user.team === here.id);
+    switcher.replaceChildren(...people.map((user) =>
+      el("option", { value: user.id }, `${user.name} — ${user.role}`)));
+    switcher.dataset.workspace = here.id;
   }
   switcher.value = ui.user;
   const me = ui.data.users.find((u) => u.id === ui.user);
@@ -750,7 +816,11 @@ function renderSidebar() {
   const channels = ui.data.conversations.filter((c) => c.kind === "channel");
   $("#channel-list").replaceChildren(...channels.map((c) =>
     navItem(c.id, `# ${c.name}`, `channel-${c.name}`, c.id)));
-  $("#dm-list").replaceChildren(navItem("dm", "licensebot", "nav-dm", dmId()));
+  $("#dm-list").replaceChildren(...(dmId() ? [navItem("dm", "licensebot", "nav-dm", dmId())] : []));
+  $("#dm-heading").hidden = !dmId();
+  $("#app-list").hidden = !here.installed;
+  $("#sidebar-install").hidden = here.installed;
+  if (!here.installed) addToSlack($("[data-testid=sidebar-add-to-slack]"));
   $("#nav-home").classList.toggle("active", ui.place === "home");
 }
 
@@ -767,13 +837,26 @@ function renderMain() {
   $("#composer-input").placeholder = inApp
     ? "Message licensebot — type /licenses …"
     : `Message #${channelName(channel)} — type /licenses …`;
+  const here = currentWorkspace();
+  $("#composer-hint").hidden = !here.installed;
+  $("#composer-not-installed").hidden = here.installed;
+  if (!here.installed) {
+    $("#not-installed-team").textContent = here.name;
+    addToSlack($("[data-testid=add-to-slack]"));
+  }
   if (ui.place === "home") renderHome();
   else if (channel) renderConversation(channel);
 }
 
 function render() {
   if (!ui.data || ui.data.me !== ui.user) return; // another user's state: wait for the next read
-  if (ui.place !== "home" && ui.place !== "dm" && !currentChannel()) ui.place = "C0GENERAL";
+  const inApp = ui.place === "home" || ui.place === "dm";
+  if (inApp ? !currentWorkspace().installed : !currentChannel()) {
+    const first = ui.data.conversations.find((c) => c.kind === "channel");
+    ui.place = first ? first.id : "dm";
+  }
+  if (currentWorkspace().installed) ui.notice = null; // /licenses is a command here now
+  renderWorkspaces();
   renderSidebar();
   renderMain();
   renderModal();
@@ -791,8 +874,18 @@ function switchUser(userId) {
   ui.user = userId;
   localStorage.setItem("licensebot.user", userId);
   ui.errors = {};
+  ui.notice = null;
   $("#modal-layer").replaceChildren();
   refresh().then(() => { if (ui.place === "home") go("home"); });
+}
+
+// Into another workspace, as the person last chosen there (else its first).
+function switchWorkspace(workspace) {
+  if (workspace.id === currentWorkspace().id) return;
+  ui.lastUser[currentWorkspace().id] = ui.user;
+  localStorage.setItem("licensebot.lastUser", JSON.stringify(ui.lastUser));
+  const remembered = ui.lastUser[workspace.id];
+  switchUser(workspace.users.includes(remembered) ? remembered : workspace.users[0]);
 }
 
 async function sendCommand(event) {
@@ -804,10 +897,14 @@ async function sendCommand(event) {
     toast("Only slash commands reach the bot here: try /licenses or /licenses help.");
     return;
   }
-  const result = await send("composer", "/api/command", {
-    user: ui.user, text, channel: currentChannel(),
-  });
-  if (result) input.value = "";
+  const channel = currentChannel();
+  const result = await send("composer", "/api/command", { user: ui.user, text, channel });
+  if (!result) return;
+  input.value = "";
+  if (result.not_installed) {
+    ui.notice = { user: ui.user, channel, text: result.error };
+    render();
+  }
 }
 
 function start() {

@@ -27,7 +27,16 @@ from tests.slack.oauth_helpers import (
     start_install,
     start_oauth_workspace,
 )
-from tests.slack.removal_helpers import APPROVE, CSM, ask, decide, decision_values, dms, the_post
+from tests.slack.removal_helpers import (
+    APPROVE,
+    CSM,
+    ask,
+    decide,
+    decision_values,
+    dms,
+    posts,
+    the_post,
+)
 from tests.slack.test_add_licenses import (
     ANN,
     GIL,
@@ -303,3 +312,46 @@ async def test_an_admin_of_one_workspace_cannot_act_on_anothers_account(oauth: W
         for call in ws.slack.calls
         if call.token == token_of(ws, "T0GLOBEX") and call.method == "views.update"
     ]
+
+
+HANA = "U0HANA"
+LINK_CODE = re.compile(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}")
+
+
+async def test_the_vendors_story_from_the_readme(oauth: Workspace) -> None:
+    """Install in both workspaces, link Hooli with Chris's code, add licenses there, ask to
+    remove one, approve it in the vendor's workspace: each message in its own workspace."""
+    ws = oauth
+    await install(ws, VENDOR_TEAM)
+    status, _ = await install(ws, "T0HOOLI")
+    assert status == 200
+
+    await ws.command("U0CSM2", "link-code hooli")
+    await ws.settle()
+    code = LINK_CODE.findall(str(ws.slack.calls_to("response_url")[-1].params))[0]
+    await ws.command(HANA, f"link {code}")
+    await ws.settle()
+
+    await ws.command(HANA, "add")
+    await ws.settle()
+    view = await type_count(ws, "2", user=HANA)
+    await submit_view(ws, HANA, view)
+    await ws.settle()
+    await ask(ws, count="1", user=HANA)
+    [request] = [post for post in posts(ws) if "RR-00001" in post["text"]]
+    await ws.click_in_message("U0CSM2", CSM_CHANNEL, request, APPROVE)
+    await ws.settle()
+    await ws.submit("U0CSM2", decision_values())
+    await ws.settle()
+
+    [order] = await orders_of(ws, "hooli")
+    hanas = dms(ws, HANA)
+    assert any(order.reference in dm for dm in hanas)
+    assert any("RR-00001" in dm and "approved" in dm.lower() for dm in hanas)
+    told = [m["text"] for m in ws.slack.messages[CSM_CHANNEL]]
+    assert any("Hooli" in line and "is now linked" in line for line in told)
+    assert any("RR-00001" in line for line in told)
+    hooli, vendor = token_of(ws, "T0HOOLI"), token_of(ws, VENDOR_TEAM)
+    for call in ws.slack.calls_to("chat.postMessage"):
+        assert call.token == (vendor if call.params["channel"] == CSM_CHANNEL else hooli)
+    assert_calls_ok(ws)

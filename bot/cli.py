@@ -273,8 +273,22 @@ def cmd_quote(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_with_context(settings, work))
 
 
-def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+def _check_slack_credentials(settings: Settings, command: str) -> None:
+    """A bot token, or OAuth mode with everything it needs; else one line saying what."""
     from bot.bootstrap import oauth_problem
+
+    if settings.oauth_mode:
+        problem = oauth_problem(settings)
+        if problem is not None:
+            raise UsageError(problem)
+    elif settings.slack_bot_token is None:
+        raise UsageError(
+            f"{command} needs SLACK_BOT_TOKEN (one workspace), or SLACK_CLIENT_ID and "
+            "SLACK_CLIENT_SECRET (Add to Slack, any number of workspaces)"
+        )
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.server import serve
 
     # Add to Slack needs HTTP (its pages are served at GET /slack/install and the redirect).
@@ -283,15 +297,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     )
     if settings.oauth_mode and socket:
         raise UsageError("OAuth mode serves Add to Slack over HTTP: drop --socket")
-    if settings.oauth_mode:
-        problem = oauth_problem(settings)
-        if problem is not None:
-            raise UsageError(problem)
-    elif settings.slack_bot_token is None:
-        raise UsageError(
-            "serve needs SLACK_BOT_TOKEN (one workspace), or SLACK_CLIENT_ID and "
-            "SLACK_CLIENT_SECRET (Add to Slack, any number of workspaces)"
-        )
+    _check_slack_credentials(settings, "serve")
     if socket and settings.slack_app_token is None:
         raise UsageError("--socket needs SLACK_APP_TOKEN (an xapp- token with connections:write)")
     if not socket and settings.slack_signing_secret is None:
@@ -315,11 +321,7 @@ def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     from bot.server import run_scheduler
 
-    if settings.slack_bot_token is None and not settings.oauth_mode:
-        raise UsageError(
-            "the scheduler posts to Slack: it needs SLACK_BOT_TOKEN, or OAuth mode's "
-            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET"
-        )
+    _check_slack_credentials(settings, "the scheduler")
     asyncio.run(run_scheduler(settings))
     return EXIT_OK
 

@@ -498,13 +498,14 @@ OAUTH = {
         ({"VENDOR_TEAM_ID": ""}, "OAuth mode needs VENDOR_TEAM_ID"),
     ],
 )
-def test_serve_in_oauth_mode_refuses_to_start_without_what_it_needs(
-    tmp_path: Path, missing: dict[str, str], said: str
+@pytest.mark.parametrize("command", [["serve", "--port", "0"], ["scheduler"]])
+def test_in_oauth_mode_serve_and_the_scheduler_refuse_to_start_without_what_they_need(
+    tmp_path: Path, missing: dict[str, str], said: str, command: list[str]
 ) -> None:
     key = Fernet.generate_key().decode()
     env = {**OAUTH, "TOKEN_ENCRYPTION_KEY": key, **missing}
 
-    result = licensebot(tmp_path, "serve", "--port", "0", extra_env=env)
+    result = licensebot(tmp_path, *command, extra_env=env)
 
     assert_one_line_error(result)
     assert said in result.stderr

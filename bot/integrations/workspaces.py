@@ -38,11 +38,13 @@ class Workspaces(Protocol):
         """Drop what is known of a workspace's token (it was uninstalled or revoked)."""
         ...
 
-    async def close(self) -> None: ...
-
 
 def web_client(base_url: str, token: str | None, session: aiohttp.ClientSession) -> AsyncWebClient:
     return AsyncWebClient(token=token, base_url=base_url, session=session)
+
+
+class EnterpriseLookup(Protocol):
+    async def __call__(self, team_id: str) -> str | None: ...
 
 
 class OneWorkspace:
@@ -55,9 +57,6 @@ class OneWorkspace:
         return self.client
 
     def forget(self, team_id: str) -> None:
-        pass
-
-    async def close(self) -> None:
         pass
 
 
@@ -107,10 +106,3 @@ class InstalledWorkspaces:
 
     def forget(self, team_id: str) -> None:
         self._clients.pop(team_id, None)
-
-    async def close(self) -> None:
-        self._clients.clear()
-
-
-class EnterpriseLookup(Protocol):
-    async def __call__(self, team_id: str) -> str | None: ...

@@ -187,6 +187,28 @@ def cmd_accounts_unlink(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_with_context(settings, work))
 
 
+def cmd_orders(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.services.orders import order_history
+
+    async def work(ctx: ServiceContext) -> int:
+        orders = await order_history(ctx, args.account)
+        if args.json:
+            print(json.dumps([order.to_json() for order in orders], indent=2))
+            return EXIT_OK
+        if not orders:
+            print(f"{args.account} has no orders yet")
+        for order in orders:
+            charged = format_money(order.charged_minor, order.currency)
+            print(
+                f"{order.reference}  {order.status:<7}  {_day(order.placed_at)}  "
+                f"+{order.added} ({order.licenses_before:,} → {order.licenses_after:,})  "
+                f"{charged}  {order.charge_reference or '-'}"
+            )
+        return EXIT_OK
+
+    return asyncio.run(_with_context(settings, work))
+
+
 def cmd_tokens_new_key(args: argparse.Namespace, settings: Settings) -> int:
     from cryptography.fernet import Fernet
 
@@ -444,6 +466,13 @@ def build_parser() -> Parser:
     )
     unlink.add_argument("account", help="account id")
     unlink.set_defaults(handler=cmd_accounts_unlink)
+
+    orders = commands.add_parser(
+        "orders", help="an account's orders, newest first: reference, status, amount"
+    )
+    orders.add_argument("account", help="account id, as in the accounts file")
+    orders.add_argument("--json", action="store_true", help="print one JSON list")
+    orders.set_defaults(handler=cmd_orders)
 
     quote = commands.add_parser(
         "quote",

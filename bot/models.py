@@ -108,6 +108,8 @@ class Order(Base):
     period_end: Mapped[datetime] = mapped_column(UTCDateTime())
     quoted_at: Mapped[datetime] = mapped_column(UTCDateTime())
     charge_reference: Mapped[str | None] = mapped_column(String(64))
+    # pending, paid or failed; an order placed in one transaction with its charge is paid.
+    status: Mapped[str] = mapped_column(String(10), default="paid", server_default="paid")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -141,8 +141,21 @@ class Receipt:
     charge_reference: str | None
     placed_at: datetime
     ordered_by: str
+    status: str = "paid"
     # True when this key's order already existed: nothing new was charged.
     replayed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """One line of `licensebot orders --json`; `invoice` is the charge's reference."""
+        return {
+            "reference": self.reference,
+            "status": self.status,
+            "added": self.added,
+            "due_today": decimal_string(self.charged_minor, self.currency),
+            "currency": self.currency,
+            "invoice": self.charge_reference,
+            "created_at": iso(self.placed_at),
+        }
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import json
 import os
@@ -20,7 +21,11 @@ import pytest
 import yaml
 from cryptography.fernet import Fernet
 
+from bot.bootstrap import open_services
 from bot.cli import build_parser
+from bot.config import Settings
+from bot.readmodels import AdminIdentity
+from bot.services.orders import place_order
 from tests.accounts import account
 
 ACCOUNTS: list[dict[str, Any]] = [
@@ -445,6 +450,47 @@ def test_accounts_unlink(tmp_path: Path) -> None:
     assert again.stdout.strip() == "acme was not linked to a Slack workspace; nothing changed"
 
 
+async def place_two_orders(workdir: Path) -> list[str]:
+    settings = Settings(_env_file=None, database_url=f"sqlite:///{workdir / 'licensebot.db'}")  # type: ignore[call-arg]
+    async with open_services(settings, migrate=False) as ctx:
+        ann = AdminIdentity("U0ANN")
+        first = await place_order(ctx, "acme", ann, 3, "order-1", None)
+        second = await place_order(ctx, "acme", ann, 1, "order-2", None)
+    return [first.reference, second.reference]
+
+
+def test_orders_lists_an_accounts_orders_newest_first(tmp_path: Path) -> None:
+    licensebot(tmp_path, "accounts", "import", str(write_accounts(tmp_path / "a.yml", ACCOUNTS)))
+    assert licensebot(tmp_path, "orders", "acme").stdout.strip() == "acme has no orders yet"
+    first, second = asyncio.run(place_two_orders(tmp_path))
+
+    listed = licensebot(tmp_path, "orders", "acme", "--json")
+    people = licensebot(tmp_path, "orders", "acme")
+
+    assert listed.returncode == 0, listed.stderr
+    orders = json.loads(listed.stdout)
+    assert [order["reference"] for order in orders] == [second, first]
+    assert set(orders[0]) == {
+        "reference",
+        "status",
+        "added",
+        "due_today",
+        "currency",
+        "invoice",
+        "created_at",
+    }
+    assert [(o["status"], o["added"], o["currency"]) for o in orders] == [
+        ("paid", 1, "USD"),
+        ("paid", 3, "USD"),
+    ]
+    assert all(o["invoice"].startswith("CH-") and "." in o["due_today"] for o in orders)
+    lines = people.stdout.strip().splitlines()
+    assert lines[0].startswith(second) and "+1 (13 → 14)" in lines[0]
+    assert lines[1].startswith(first) and "+3 (10 → 13)" in lines[1]
+    unknown = licensebot(tmp_path, "orders", "nope")
+    assert_one_line_error(unknown)
+
+
 def test_db_upgrade(tmp_path: Path) -> None:
     result = licensebot(tmp_path, "db", "upgrade")
     assert result.returncode == 0, result.stderr
@@ -476,6 +522,7 @@ def test_the_documented_commands_exist() -> None:
         ("accounts", "link-code"),
         ("accounts", "unlink"),
         ("quote",),
+        ("orders",),
         ("tokens", "new-key"),
         ("tokens", "rotate"),
     ]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain.errors import (
@@ -20,7 +20,7 @@ from bot.integrations.billing import ChargeRequest, new_reference
 from bot.models import Order
 from bot.readmodels import RECENT_ORDERS, AdminIdentity, Receipt
 from bot.services import audit
-from bot.services.accounts import contacts_of, lock_for_admin, terms_of
+from bot.services.accounts import contacts_of, load_account, lock_for_admin, terms_of
 from bot.services.context import ServiceContext
 from bot.services.outbox import PublishHome, SendReceipt, enqueue
 
@@ -40,6 +40,7 @@ def receipt_of(order: Order) -> Receipt:
         charge_reference=order.charge_reference,
         placed_at=order.created_at,
         ordered_by=order.ordered_by,
+        status=order.status,
     )
 
 
@@ -206,14 +207,25 @@ async def order_by_key(ctx: ServiceContext, idempotency_key: str) -> Receipt | N
         return None if order is None else receipt_of(order)
 
 
+def _newest_first(account_id: str) -> Select[tuple[Order]]:
+    return (
+        select(Order)
+        .where(Order.account_id == account_id)
+        .order_by(Order.created_at.desc(), Order.id.desc())
+    )
+
+
 async def recent_orders(
     ctx: ServiceContext, account_id: str, limit: int = RECENT_ORDERS
 ) -> list[Receipt]:
     async with ctx.reading() as session, session.begin():
-        rows = await session.scalars(
-            select(Order)
-            .where(Order.account_id == account_id)
-            .order_by(Order.created_at.desc(), Order.id.desc())
-            .limit(limit)
-        )
+        rows = await session.scalars(_newest_first(account_id).limit(limit))
+        return [receipt_of(order) for order in rows]
+
+
+async def order_history(ctx: ServiceContext, account_id: str) -> list[Receipt]:
+    """Every order of the account, newest first; AccountNotFound for an unknown account."""
+    async with ctx.reading() as session, session.begin():
+        await load_account(session, account_id)
+        rows = await session.scalars(_newest_first(account_id))
         return [receipt_of(order) for order in rows]

@@ -28,10 +28,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, ClassVar, Self
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from aiohttp import web
-from yarl import URL
 
 from bot.oauth import BOT_SCOPES
 from bot.sandbox import blockkit
@@ -1396,7 +1395,10 @@ def _split(scopes: str | None) -> list[str]:
 
 def _with_query(url: str, **params: str | None) -> str:
     """`url` with `params` added to its query (None: left out), as OAuth redirects are built."""
-    return str(URL(url).update_query({k: v for k, v in params.items() if v is not None}))
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query.update({k: v for k, v in params.items() if v is not None})
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def _new_id(prefix: str) -> str:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import html
 import re
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, parse_qsl, urlparse, urlsplit, urlunsplit
 
 import aiohttp
-from yarl import URL
 
 from bot.oauth import INSTALL_PATH, REDIRECT_PATH
 from bot.sandbox.fake_slack import FakeSlack
@@ -39,8 +38,9 @@ async def allow(http: aiohttp.ClientSession, authorize_link: str) -> tuple[int, 
     async with http.get(authorize_link) as page:
         page.raise_for_status()
     # Allow posts the authorize request's own fields back (the page's hidden inputs).
-    link = URL(authorize_link)
-    async with http.post(link.with_query(None), data=dict(link.query)) as landed:
+    link = urlsplit(authorize_link)
+    page_url = urlunsplit(link._replace(query=""))
+    async with http.post(page_url, data=dict(parse_qsl(link.query))) as landed:
         return landed.status, await landed.text()
 
 

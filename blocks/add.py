@@ -267,3 +267,58 @@ def receipt_text(receipt: Receipt) -> str:
         f"{receipt.licenses_after}); charged {money(receipt.charged_minor, receipt.currency)}. "
         f"Order {receipt.reference}."
     )
+
+
+# --- an order whose charge did not go through (yet) ----------------------------------
+
+UPDATE_CARD = (
+    "Update the card on file with us (your billing contact can, or ask Support), "
+    "then press Add licenses to order again."
+)
+
+
+def order_declined_text(receipt: Receipt) -> str:
+    why = receipt.failure_message or "The payment was declined."
+    return (
+        f"Your order of {licenses(receipt.added)} was not placed: the payment did not go "
+        f"through. “{why}” Nothing was charged, and you still have "
+        f"{licenses(receipt.licenses_before)}."
+    )
+
+
+def order_declined_blocks(receipt: Receipt) -> list[Block]:
+    """The DM for a declined order, with the way to order again once the card is fixed."""
+    again = RouteRequest(account_id=receipt.account_id).model_dump_json()
+    return [
+        section(f":x: {order_declined_text(receipt)}"),
+        context(f"{UPDATE_CARD} Order reference `{receipt.reference}`."),
+        actions([button("Add licenses", Action.OPEN_ADD, again)]),
+    ]
+
+
+def build_order_declined_modal(receipt: Receipt, external_id: str) -> dict[str, Any]:
+    modal = build_info_modal(
+        "Payment declined",
+        f":x: {order_declined_text(receipt)}",
+        f"{UPDATE_CARD} This is also in your direct messages. Order reference "
+        f"`{receipt.reference}`.",
+    )
+    return {**modal, "external_id": external_id}
+
+
+def order_processing_text(receipt: Receipt) -> str:
+    return (
+        f"Your order {receipt.reference} of {licenses(receipt.added)} for "
+        f"{money(receipt.charged_minor, receipt.currency)} is being processed: the payment "
+        "provider hasn't confirmed the charge yet. licensebot finishes it on its own and "
+        "sends the receipt to your direct messages. It is never charged twice."
+    )
+
+
+def build_order_processing_modal(receipt: Receipt, external_id: str) -> dict[str, Any]:
+    modal = build_info_modal(
+        ADD_TITLE,
+        f":hourglass_flowing_sand: {order_processing_text(receipt)}",
+        "You can close this window. Another order can be placed once this one completes.",
+    )
+    return {**modal, "external_id": external_id}

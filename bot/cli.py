@@ -297,8 +297,11 @@ def cmd_quote(args: argparse.Namespace, settings: Settings) -> int:
 
 def _check_slack_credentials(settings: Settings, command: str) -> None:
     """A bot token, or OAuth mode with everything it needs; else one line saying what."""
-    from bot.bootstrap import oauth_problem
+    from bot.bootstrap import billing_problem, oauth_problem
 
+    billing = billing_problem(settings)
+    if billing is not None:
+        raise UsageError(billing)
     if settings.oauth_mode:
         problem = oauth_problem(settings)
         if problem is not None:

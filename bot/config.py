@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from functools import cached_property
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,11 @@ class Settings(BaseSettings):
     zendesk_url: str | None = None
     zendesk_email: str | None = None
     zendesk_api_token: SecretStr | None = None
+    # ledger: charges booked in our own database; stripe: charged through Stripe.
+    billing_provider: Literal["ledger", "stripe"] = "ledger"
+    stripe_api_key: SecretStr | None = None
+    stripe_api_url: str = "https://api.stripe.com"
+    stripe_webhook_secret: SecretStr | None = None
     quote_ttl_seconds: int = Field(default=900, ge=1)
     max_licenses_per_order: int = Field(default=DEFAULT_MAX_PER_ORDER, ge=1)
     removal_reminder_hours: float = Field(default=24, gt=0)
@@ -46,11 +52,20 @@ class Settings(BaseSettings):
         "support_url",
         "zendesk_url",
         "zendesk_email",
+        "stripe_api_key",
+        "stripe_webhook_secret",
         mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("billing_provider", mode="before")
+    @classmethod
+    def _provider_name(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() or "ledger"
+        return value
 
     @cached_property
     def seal_key(self) -> bytes:

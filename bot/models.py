@@ -10,10 +10,12 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -68,6 +70,10 @@ class Account(Base):
     csm_name: Mapped[str | None] = mapped_column(String(200))
     csm_slack_user_id: Mapped[str | None] = mapped_column(String(32))
     csm_email: Mapped[str | None] = mapped_column(String(320))
+    # With BILLING_PROVIDER=stripe: who is charged, and whose single item's quantity is
+    # the license count.
+    stripe_customer: Mapped[str | None] = mapped_column(String(255))
+    stripe_subscription: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -107,10 +113,26 @@ class Order(Base):
     period_start: Mapped[datetime] = mapped_column(UTCDateTime())
     period_end: Mapped[datetime] = mapped_column(UTCDateTime())
     quoted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The provider's reference of the charge: a PaymentIntent id with Stripe.
     charge_reference: Mapped[str | None] = mapped_column(String(64))
-    # pending, paid or failed; an order placed in one transaction with its charge is paid.
+    # pending until the charge resolves, then paid or failed (see services/orders.py).
     status: Mapped[str] = mapped_column(String(10), default="paid", server_default="paid")
+    # Why a failed order failed, in the provider's words (a card decline).
+    failure_message: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        # At most one order of an account is being charged at a time.
+        Index(
+            "one_pending_order_per_account",
+            "account_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("orders_by_status", "status", "created_at"),
+    )
 
 
 class LedgerCharge(Base):
@@ -126,6 +148,17 @@ class LedgerCharge(Base):
     currency: Mapped[str] = mapped_column(String(3))
     description: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class StripeEvent(Base):
+    """A Stripe webhook event already applied: each is applied once, by its id."""
+
+    __tablename__ = "stripe_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255), unique=True)
+    type: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class AuditEntry(Base):

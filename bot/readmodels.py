@@ -142,6 +142,8 @@ class Receipt:
     placed_at: datetime
     ordered_by: str
     status: str = "paid"
+    # Why a failed order failed, in the billing provider's words.
+    failure_message: str | None = None
     # True when this key's order already existed: nothing new was charged.
     replayed: bool = False
 

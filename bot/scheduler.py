@@ -14,11 +14,13 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.bootstrap import Runtime
+from bot.services.orders import resume_pending_orders
 from bot.services.removals import apply_due_removals, send_due_reminders
 
 log = logging.getLogger(__name__)
 
 OUTBOX_SECONDS = 15
+ORDERS_SECONDS = 60
 REMOVALS_SECONDS = 60
 REMINDERS_SECONDS = 300
 
@@ -35,12 +37,21 @@ async def reminders_job(runtime: Runtime) -> None:
         await runtime.effects.drain()
 
 
+async def pending_orders_job(runtime: Runtime) -> None:
+    """Orders a crash or an unreachable provider left pending, charged with the same keys."""
+    resolved = await resume_pending_orders(runtime.services)
+    if resolved:
+        log.info("resolved %d pending order(s)", len(resolved))
+        await runtime.effects.drain()
+
+
 async def outbox_job(runtime: Runtime) -> None:
     await runtime.effects.drain()
 
 
 async def run_due_work(runtime: Runtime) -> None:
     """Everything the jobs do, once, in order (also used by tests that travel in time)."""
+    await pending_orders_job(runtime)
     await apply_removals_job(runtime)
     await reminders_job(runtime)
     await outbox_job(runtime)
@@ -53,6 +64,7 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
     )
     jobs: tuple[tuple[str, Callable[[Runtime], Awaitable[Any]], int], ...] = (
         ("outbox", outbox_job, OUTBOX_SECONDS),
+        ("pending_orders", pending_orders_job, ORDERS_SECONDS),
         ("apply_removals", apply_removals_job, REMOVALS_SECONDS),
         ("removal_reminders", reminders_job, REMINDERS_SECONDS),
     )

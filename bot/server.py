@@ -1,4 +1,5 @@
-"""Running the bot: HTTP (aiohttp, POST /slack/events, GET /healthz) or Socket Mode."""
+"""Running the bot: HTTP (aiohttp: POST /slack/events, POST /stripe/webhook, GET /healthz,
+Add to Slack) or Socket Mode."""
 
 from __future__ import annotations
 
@@ -25,14 +26,18 @@ from sqlalchemy import text
 
 from bot.bootstrap import Runtime, bootstrap
 from bot.config import Settings
+from bot.integrations.billing import BillingRefused, BillingUnavailable
+from bot.integrations.stripe import BadWebhookSignature, verify_webhook
 from bot.oauth import INSTALL_PATH, REDIRECT_PATH
 from bot.scheduler import build_scheduler
+from bot.services.billing import UnreadableEvent, handle_stripe_event
 from bot.signature import is_signed
 from bot.slack_shapes import is_slack_shaped
 from handlers.surfaces import RESPONSE_SENT_KEY
 
 log = logging.getLogger(__name__)
 TIMESTAMP_HEADER, SIGNATURE_HEADER = "X-Slack-Request-Timestamp", "X-Slack-Signature"
+STRIPE_WEBHOOK_PATH = "/stripe/webhook"
 
 
 async def dispatch(app: AsyncApp, secret: str, request: web.Request) -> web.StreamResponse:
@@ -99,8 +104,12 @@ def build_web_app(rt: Runtime) -> web.Application:
             return web.json_response({"ok": False, "database": "unavailable"}, status=503)
         return web.json_response({"ok": True})
 
+    async def stripe_webhook(request: web.Request) -> web.Response:
+        return await receive_stripe_event(rt, request)
+
     web_app = web.Application()
     web_app.router.add_post("/slack/events", slack_events)
+    web_app.router.add_post(STRIPE_WEBHOOK_PATH, stripe_webhook)
     web_app.router.add_get("/healthz", healthz)
     if rt.installations is not None:
         web_app.router.add_get(
@@ -110,6 +119,33 @@ def build_web_app(rt: Runtime) -> web.Application:
             REDIRECT_PATH, partial(oauth_step, rt, AsyncOAuthFlow.handle_callback)
         )
     return web_app
+
+
+async def receive_stripe_event(rt: Runtime, request: web.Request) -> web.Response:
+    """POST /stripe/webhook: a signed event applied once; a bad signature changes nothing."""
+    body = await request.read()
+    secret = rt.settings.stripe_webhook_secret
+    try:
+        event = verify_webhook(
+            body,
+            request.headers.get("Stripe-Signature", ""),
+            secret.get_secret_value() if secret else "",
+            time.time(),
+        )
+    except BadWebhookSignature as refused:
+        log.warning("Stripe webhook refused: %s", refused.reason)
+        return web.json_response({"error": refused.reason}, status=400)
+    try:
+        outcome = await handle_stripe_event(rt.services, event)
+    except UnreadableEvent as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    except (BillingUnavailable, BillingRefused) as exc:
+        # Stripe delivers the event again later; by then Stripe can be asked.
+        log.warning("Stripe event %s not applied yet: %s", event.get("id"), exc)
+        return web.json_response({"error": "try again later"}, status=503)
+    log.info("Stripe event %s (%s): %s", event.get("id"), event.get("type"), outcome)
+    rt.drain_soon()
+    return web.json_response({"received": True, "outcome": outcome})
 
 
 async def oauth_step(

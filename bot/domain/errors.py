@@ -70,6 +70,29 @@ class IdempotencyConflict(ServiceError):
         super().__init__("This order reference was already used for a different order.")
 
 
+class OrderPending(ServiceError):
+    """The account has an order whose charge has not resolved: one order at a time."""
+
+    def __init__(self, reference: str, added: int) -> None:
+        seats = "1 license" if added == 1 else f"{added:,} licenses"
+        super().__init__(
+            f"Your earlier order {reference} of {seats} is still being charged. You can "
+            "order again as soon as it completes: you'll get a direct message when it does. "
+            "Nothing was charged for this one."
+        )
+        self.reference = reference
+
+
+class BillingNotSetUp(ServiceError):
+    """The billing provider has no customer or subscription for this account."""
+
+    def __init__(self, account_name: str) -> None:
+        super().__init__(
+            f"Billing isn't set up for {account_name} yet, so licenses can't be bought here. "
+            "Nothing was charged. Please contact Support."
+        )
+
+
 class ImportFileError(ServiceError):
     pass
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from blocks.add import receipt_blocks, receipt_text
+from blocks.add import order_declined_blocks, order_declined_text, receipt_blocks, receipt_text
 from blocks.removal import requester_update_text
 from blocks.text import per_period
 from bot.effects.context import EffectDeps
 from bot.services.accounts import show_account
 from bot.services.orders import get_receipt
-from bot.services.outbox import NotifyRequester, SendDm, SendReceipt
+from bot.services.outbox import NotifyRequester, SendDm, SendOrderFailed, SendReceipt
 
 
 async def dm(
@@ -42,7 +42,14 @@ async def send_receipt(deps: EffectDeps, effect: SendReceipt) -> None:
     await dm(deps, effect.team_id, receipt.ordered_by, receipt_text(receipt), blocks)
 
 
+async def send_order_failed(deps: EffectDeps, effect: SendOrderFailed) -> None:
+    receipt = await get_receipt(deps.services, effect.reference)
+    text, blocks = order_declined_text(receipt), order_declined_blocks(receipt)
+    await dm(deps, effect.team_id, receipt.ordered_by, text, blocks)
+
+
 HANDLERS = {
+    SendOrderFailed: send_order_failed,
     NotifyRequester: notify_requester,
     SendDm: send_queued_dm,
     SendReceipt: send_receipt,

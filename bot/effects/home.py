@@ -6,11 +6,13 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from blocks.home import build_home, build_not_admin_home, build_not_linked_home
+from bot.domain.policy import is_email
 from bot.effects.context import EffectDeps
 from bot.readmodels import Access
 from bot.services.access import resolve_access
+from bot.services.accounts import show_account
 from bot.services.orders import recent_orders
-from bot.services.outbox import Effect, PublishHome, RefreshRequesterHome
+from bot.services.outbox import Effect, PublishAdminHomes, PublishHome, RefreshRequesterHome
 from bot.services.removals import removals_of
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,18 @@ async def refresh_requester_home(deps: EffectDeps, effect: RefreshRequesterHome)
         await refresh_home(deps, view.team_id, view.requested_by)
 
 
+async def publish_admin_homes(deps: EffectDeps, effect: PublishAdminHomes) -> None:
+    overview = await show_account(deps.services, effect.account_id)
+    if overview.slack_team_id is None:
+        return
+    team = overview.slack_team_id
+    for admin in overview.admins:
+        # Admins listed by email are found in their workspace; one not there has no Home.
+        user = await deps.directory.user_id_for(admin, team) if is_email(admin) else admin
+        if user is not None:
+            await refresh_home(deps, team, user)
+
+
 async def publish_home_of(deps: EffectDeps, effect: PublishHome) -> None:
     await refresh_home(deps, effect.team_id, effect.user_id)
 
@@ -47,4 +61,5 @@ async def publish_home_of(deps: EffectDeps, effect: PublishHome) -> None:
 HANDLERS: dict[type[Effect], Callable[..., Awaitable[None]]] = {
     RefreshRequesterHome: refresh_requester_home,
     PublishHome: publish_home_of,
+    PublishAdminHomes: publish_admin_homes,
 }

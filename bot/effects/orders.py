@@ -16,7 +16,9 @@ from blocks.add import (
     PRICE_MOVED,
     build_add_modal_for,
     build_add_refused_modal,
+    build_order_declined_modal,
     build_order_not_placed_modal,
+    build_order_processing_modal,
     build_receipt_modal,
     order_not_placed_blocks,
     order_not_placed_text,
@@ -25,12 +27,13 @@ from blocks.add import (
 from blocks.metadata import AddModalState
 from blocks.text import per_period
 from bot.domain.errors import QuoteNotHonoured, ServiceError
-from bot.effects.context import EffectDeps
+from bot.effects.context import CURRENT_ENTRY, EffectDeps
 from bot.integrations.slack_errors import slack_error
 from bot.readmodels import AdminIdentity
 from bot.services.accounts import show_account
-from bot.services.orders import order_by_key, place_order
-from bot.services.outbox import PlaceOrder, SendDm, enqueue_now
+from bot.services.billing import sync_licenses_to_provider
+from bot.services.orders import complete_order, order_by_key, place_order
+from bot.services.outbox import PlaceOrder, SendDm, SyncSubscription, enqueue_now
 from bot.services.quotes import preview
 
 log = logging.getLogger(__name__)
@@ -51,12 +54,15 @@ async def place_confirmed_order(deps: EffectDeps, effect: PlaceOrder) -> None:
     )
     if late:
         # Resumed long after a crash: the admin may have ordered another way since, so an
-        # order not placed by now is not placed at all. One placed before the crash stands.
+        # order not placed by now is not placed at all. One placed before the crash stands,
+        # and one written down as pending is finished.
         receipt = await order_by_key(services, effect.idempotency_key)
         if receipt is None:
             modal = build_order_not_placed_modal(effect.add, INTERRUPTED, state.external_id)
             await _tell(deps, effect, state, modal, INTERRUPTED)
             return
+        if receipt.status == "pending":
+            receipt = await complete_order(services, receipt.reference)
     else:
         admin = AdminIdentity(effect.user_id, effect.email)
         try:
@@ -80,13 +86,19 @@ async def place_confirmed_order(deps: EffectDeps, effect: PlaceOrder) -> None:
             modal = {**build_add_refused_modal(str(refused)), "external_id": state.external_id}
             await _tell(deps, effect, state, modal, str(refused))
             return
-    account = await show_account(services, receipt.account_id)
-    done = build_receipt_modal(receipt, per_period(account.terms.interval), state.external_id)
+    if receipt.status == "failed":
+        # The DM saying why was queued with the outcome.
+        done = build_order_declined_modal(receipt, state.external_id)
+    elif receipt.status == "pending":
+        done = build_order_processing_modal(receipt, state.external_id)
+    else:
+        account = await show_account(services, receipt.account_id)
+        done = build_receipt_modal(receipt, per_period(account.terms.interval), state.external_id)
     try:
         await deps.update_modal(effect.team_id, done, state.external_id)
     except SlackApiError as exc:
         # The modal may be closed or Slack down; the receipt DM was queued with the order.
-        log.warning("could not show receipt %s: %s", receipt.reference, slack_error(exc))
+        log.warning("could not show order %s: %s", receipt.reference, slack_error(exc))
 
 
 async def _tell(
@@ -105,4 +117,11 @@ async def _tell(
         )
 
 
-HANDLERS = {PlaceOrder: place_confirmed_order}
+async def sync_subscription(deps: EffectDeps, effect: SyncSubscription) -> None:
+    entry = CURRENT_ENTRY.get()
+    await sync_licenses_to_provider(
+        deps.services, effect.account_id, f"licensebot-quantity-{entry[0] if entry else 0}"
+    )
+
+
+HANDLERS = {PlaceOrder: place_confirmed_order, SyncSubscription: sync_subscription}

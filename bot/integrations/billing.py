@@ -1,4 +1,9 @@
-"""Billing providers. The built-in ledger books charges in our own database."""
+"""Billing providers: the built-in ledger (our own book) and Stripe.
+
+A provider is called outside any database transaction (see services/orders.py): a charge
+is a network call, and no row lock may wait on one. Each call carries an idempotency key,
+so calling again after a timeout or a crash never charges twice.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +12,67 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.integrations.stripe import (
+    StripeClient,
+    StripeDeclined,
+    StripeError,
+    StripeRequestError,
+    StripeUnavailable,
+    Subscription,
+    UnsupportedSubscription,
+)
 from bot.models import LedgerCharge
 
 
 @dataclass(frozen=True)
 class ChargeRequest:
     account_id: str
+    order_reference: str
     amount_minor: int
     currency: str
     idempotency_key: str
     description: str
+    # The provider's customer (Stripe's cus_…); the ledger needs none.
+    customer: str | None = None
+
+
+class ChargeDeclined(Exception):
+    """Nothing was charged: the card refused. `message` is the provider's, fit for the admin."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class BillingUnavailable(Exception):
+    """The provider could not be reached: the outcome is unknown until asked again."""
+
+
+class BillingRefused(Exception):
+    """The provider refused the request itself (a missing customer, a bad key): not charged."""
 
 
 class BillingProvider(Protocol):
-    async def charge(self, session: AsyncSession, request: ChargeRequest) -> str:
-        """Charge once per idempotency key and return the charge reference.
+    # Whether accounts need `stripe_customer` / `stripe_subscription` to be charged.
+    needs_customer: bool
 
-        `session` is the caller's open transaction; a provider that books locally
-        writes in it so the charge commits or rolls back with the order.
-        """
+    async def charge(self, request: ChargeRequest) -> str:
+        """Charge once per idempotency key and return the charge reference."""
         ...
+
+    async def set_licenses(self, subscription: str, quantity: int, idempotency_key: str) -> None:
+        """Make the subscription bill `quantity` licenses from the next cycle, no proration."""
+        ...
+
+    async def subscription(self, subscription: str) -> Subscription:
+        """The subscription as the provider has it (BillingRefused if it can't be managed)."""
+        ...
+
+    async def aclose(self) -> None: ...
 
 
 def new_reference(prefix: str) -> str:
@@ -36,20 +80,114 @@ def new_reference(prefix: str) -> str:
 
 
 class LedgerBilling:
-    async def charge(self, session: AsyncSession, request: ChargeRequest) -> str:
-        existing = await session.scalar(
-            select(LedgerCharge).where(LedgerCharge.idempotency_key == request.idempotency_key)
+    """Charges booked in our own database, each in a transaction of its own."""
+
+    needs_customer = False
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def charge(self, request: ChargeRequest) -> str:
+        try:
+            async with self._sessions() as session, session.begin():
+                existing = await self._booked(session, request.idempotency_key)
+                if existing is not None:
+                    return existing
+                entry = LedgerCharge(
+                    reference=new_reference("CH"),
+                    idempotency_key=request.idempotency_key,
+                    account_id=request.account_id,
+                    amount_minor=request.amount_minor,
+                    currency=request.currency,
+                    description=request.description,
+                )
+                session.add(entry)
+                return entry.reference
+        except IntegrityError:
+            # The same key booked at the same moment by another worker: theirs stands.
+            async with self._sessions() as session, session.begin():
+                booked = await self._booked(session, request.idempotency_key)
+            if booked is None:
+                raise
+            return booked
+
+    async def _booked(self, session: AsyncSession, key: str) -> str | None:
+        reference: str | None = await session.scalar(
+            select(LedgerCharge.reference).where(LedgerCharge.idempotency_key == key)
         )
-        if existing is not None:
-            return existing.reference
-        entry = LedgerCharge(
-            reference=new_reference("CH"),
-            idempotency_key=request.idempotency_key,
-            account_id=request.account_id,
-            amount_minor=request.amount_minor,
-            currency=request.currency,
-            description=request.description,
-        )
-        session.add(entry)
-        await session.flush()
-        return entry.reference
+        return reference
+
+    async def set_licenses(self, subscription: str, quantity: int, idempotency_key: str) -> None:
+        """The ledger has no subscription: the account's own count is what it bills."""
+
+    async def subscription(self, subscription: str) -> Subscription:
+        raise BillingRefused("the built-in ledger has no subscriptions (BILLING_PROVIDER=ledger)")
+
+    async def aclose(self) -> None:
+        return None
+
+
+class StripeBilling:
+    """Total Due Today as one off-session PaymentIntent; the license count as the quantity."""
+
+    needs_customer = True
+
+    def __init__(self, client: StripeClient) -> None:
+        self._client = client
+
+    async def charge(self, request: ChargeRequest) -> str:
+        if not request.customer:
+            raise BillingRefused(f"account {request.account_id} has no Stripe customer")
+        try:
+            method = await self._client.default_payment_method(request.customer)
+            if method is None:
+                raise ChargeDeclined(
+                    "There is no card on file for this account.", "no_payment_method"
+                )
+            intent = await self._client.create_payment_intent(
+                amount_minor=request.amount_minor,
+                currency=request.currency,
+                customer=request.customer,
+                payment_method=method,
+                metadata={"order": request.order_reference, "account": request.account_id},
+                idempotency_key=request.idempotency_key,
+                description=request.description,
+            )
+        except StripeDeclined as declined:
+            raise ChargeDeclined(declined.message, declined.code) from None
+        except StripeUnavailable as exc:
+            raise BillingUnavailable(str(exc)) from None
+        except StripeRequestError as exc:
+            raise BillingRefused(str(exc)) from None
+        if intent.status != "succeeded":
+            # Processing (a bank debit): the webhook or the next attempt settles it.
+            raise BillingUnavailable(f"payment {intent.id} is {intent.status}")
+        if intent.amount_minor != request.amount_minor:
+            raise BillingRefused(
+                f"payment {intent.id} is for {intent.amount_minor}, not {request.amount_minor}"
+            )
+        return intent.id
+
+    async def set_licenses(self, subscription: str, quantity: int, idempotency_key: str) -> None:
+        current = await self.subscription(subscription)
+        if current.quantity == quantity:
+            return
+        try:
+            await self._client.set_quantity(
+                current.item_id, quantity, idempotency_key=idempotency_key
+            )
+        except StripeUnavailable as exc:
+            raise BillingUnavailable(str(exc)) from None
+        except StripeError as exc:
+            raise BillingRefused(str(exc)) from None
+
+    async def subscription(self, subscription: str) -> Subscription:
+        try:
+            return await self._client.get_subscription(subscription)
+        except StripeUnavailable as exc:
+            raise BillingUnavailable(str(exc)) from None
+        except (StripeError, UnsupportedSubscription) as exc:
+            raise BillingRefused(str(exc)) from None
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

@@ -206,7 +206,11 @@ def _subscription(body: dict[str, Any]) -> Subscription:
             f"Stripe subscription {sub_id} bills every {count} {interval}; "
             "licensebot supports monthly or yearly billing"
         )
-    if price.get("unit_amount") is None:
+    # Prices carry `unit_amount`; legacy plans only `amount` (both null when tiered).
+    unit_amount = price.get("unit_amount")
+    if unit_amount is None:
+        unit_amount = price.get("amount")
+    if unit_amount is None:
         raise UnsupportedSubscription(
             f"Stripe subscription {sub_id} has no per-unit price (tiered or metered)"
         )
@@ -222,7 +226,7 @@ def _subscription(body: dict[str, Any]) -> Subscription:
         status=str(body.get("status", "")),
         item_id=item_id,
         quantity=_int(item.get("quantity"), "subscription item quantity"),
-        unit_amount_minor=_int(price.get("unit_amount"), "price unit_amount"),
+        unit_amount_minor=_int(unit_amount, "price unit_amount"),
         currency=currency.upper(),
         interval="month" if interval == "month" else "year",
         current_period_start=_timestamp(start, "current_period_start"),
@@ -469,7 +473,8 @@ class StripeClient:
         error = _as_dict(_as_dict(payload).get("error"))
         message = self._redact(_opt_str(error.get("message")) or "")[:_MAX_ERROR_TEXT]
         code = _opt_str(error.get("code"))
-        if error.get("type") == "card_error":
+        # Stripe answers card errors with 402; stand-ins may type them differently.
+        if error.get("type") == "card_error" or response.status_code == 402:
             return StripeDeclined(
                 message or "The card was declined.",
                 code,

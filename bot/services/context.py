@@ -21,7 +21,8 @@ class ServiceContext:
 
     sessions: async_sessionmaker[AsyncSession]
     settings: Settings
-    billing: BillingProvider = field(default_factory=LedgerBilling)
+    # None: the built-in ledger, on these sessions.
+    billing_provider: BillingProvider | None = None
     clock: Callable[[], datetime] = utcnow
     reads: async_sessionmaker[AsyncSession] | None = None
     # Accounts as read a moment ago, for the read-only paths that run on every keystroke.
@@ -32,6 +33,13 @@ class ServiceContext:
     def __post_init__(self) -> None:
         if self.reads is None:
             self.reads = read_sessions(self.sessions)
+        if self.billing_provider is None:
+            self.billing_provider = LedgerBilling(self.sessions)
+
+    @property
+    def billing(self) -> BillingProvider:
+        assert self.billing_provider is not None
+        return self.billing_provider
 
     def reading(self) -> AsyncSession:
         assert self.reads is not None

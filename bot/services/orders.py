@@ -2,27 +2,51 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.errors import (
+    BillingNotSetUp,
     IdempotencyConflict,
+    OrderPending,
     QuoteNotHonoured,
     RefusedByRules,
 )
 from bot.domain.money import format_money
 from bot.domain.policy import decide_add
 from bot.domain.pricing import Quote, build_quote, iso
-from bot.integrations.billing import ChargeRequest, new_reference
+from bot.integrations.billing import (
+    BillingRefused,
+    BillingUnavailable,
+    ChargeDeclined,
+    ChargeRequest,
+    new_reference,
+)
 from bot.models import Order
 from bot.readmodels import RECENT_ORDERS, AdminIdentity, Receipt
 from bot.services import audit
 from bot.services.accounts import contacts_of, load_account, lock_for_admin, terms_of
 from bot.services.context import ServiceContext
-from bot.services.outbox import PublishHome, SendReceipt, enqueue
+from bot.services.outbox import (
+    PublishHome,
+    SendOrderFailed,
+    SendReceipt,
+    SyncSubscription,
+    enqueue,
+)
+
+log = logging.getLogger(__name__)
+
+PENDING, PAID, FAILED = "pending", "paid", "failed"
+
+
+def licenses_phrase(count: int) -> str:
+    return "1 license" if count == 1 else f"{count:,} licenses"
 
 
 def receipt_of(order: Order) -> Receipt:
@@ -41,6 +65,7 @@ def receipt_of(order: Order) -> Receipt:
         placed_at=order.created_at,
         ordered_by=order.ordered_by,
         status=order.status,
+        failure_message=order.failure_message,
     )
 
 
@@ -73,27 +98,31 @@ async def place_order(
     shown_quote: Quote | None,
     confirmed_at: datetime | None = None,
 ) -> Receipt:
-    """Charge and add the licenses, once per idempotency key.
+    """Order the licenses once per idempotency key: reserve, charge, then record the outcome.
 
     `shown_quote` is the quote the admin confirmed; it is charged as shown if it was
     younger than QUOTE_TTL_SECONDS when confirmed (`confirmed_at`, else now). None charges
-    the current price (CLI, tests).
+    the current price (CLI, tests). The receipt's status says what happened: paid, failed
+    (a decline, with the provider's message) or pending (the provider could not be
+    reached; the recovery job finishes it).
     """
     try:
-        receipt = await _place_order_once(
+        order = await _reserve(
             ctx, account_id, admin, add, idempotency_key, shown_quote, confirmed_at
         )
     except IntegrityError:
         # The same key was used concurrently for another account; the winner stands.
         async with ctx.reading() as session, session.begin():
-            order = await session.scalar(
+            existing = await session.scalar(
                 select(Order).where(Order.idempotency_key == idempotency_key)
             )
-        if order is None:
+        if existing is None:
             raise
-        return _replay(order, account_id, add)
-    ctx.recent.forget()
-    return receipt
+        order = _replay(existing, account_id, add)
+    if order.replayed and order.status != PENDING:
+        return order
+    finished = await complete_order(ctx, order.reference)
+    return replace(finished, replayed=order.replayed)
 
 
 def _replay(order: Order, account_id: str, add: int) -> Receipt:
@@ -102,7 +131,7 @@ def _replay(order: Order, account_id: str, add: int) -> Receipt:
     return replace(receipt_of(order), replayed=True)
 
 
-async def _place_order_once(
+async def _reserve(
     ctx: ServiceContext,
     account_id: str,
     admin: AdminIdentity,
@@ -111,6 +140,7 @@ async def _place_order_once(
     shown_quote: Quote | None,
     confirmed_at: datetime | None,
 ) -> Receipt:
+    """Step 1, one short transaction: check, then write the order down as pending."""
     now = ctx.clock()
     async with ctx.sessions() as session, session.begin():
         # The row lock serialises orders of one account: the rules below see the
@@ -121,6 +151,11 @@ async def _place_order_once(
         )
         if existing is not None:
             return _replay(existing, account_id, add)
+        in_flight = await session.scalar(
+            select(Order).where(Order.account_id == account.id, Order.status == PENDING)
+        )
+        if in_flight is not None:
+            raise OrderPending(in_flight.reference, in_flight.added)
 
         terms = terms_of(account)
         decision = decide_add(
@@ -128,6 +163,10 @@ async def _place_order_once(
         )
         if not decision.allowed:
             raise RefusedByRules(decision)
+        if ctx.billing.needs_customer and not (
+            account.stripe_customer and account.stripe_subscription
+        ):
+            raise BillingNotSetUp(account.name)
 
         fresh = build_quote(terms, add, now)
         charged = fresh
@@ -137,60 +176,194 @@ async def _place_order_once(
                 raise QuoteNotHonoured(fresh, why)
             charged = shown_quote
 
-        charge_reference = None
-        if charged.due_today_minor > 0:
-            charge_reference = await ctx.billing.charge(
-                session,
-                ChargeRequest(
-                    account_id=account.id,
-                    amount_minor=charged.due_today_minor,
-                    currency=charged.currency,
-                    idempotency_key=idempotency_key,
-                    description=(
-                        f"{add} license(s) for {account.name}, prorated to "
-                        f"{iso(charged.period.end)}"
-                    ),
-                ),
-            )
-        before = account.licenses
-        account.licenses = before + add
         order = Order(
             reference=new_reference("ORD"),
             idempotency_key=idempotency_key,
             account_id=account.id,
             ordered_by=admin.user_id,
             added=add,
-            licenses_before=before,
-            licenses_after=account.licenses,
+            # What the licenses would become; set for good when the charge succeeds.
+            licenses_before=account.licenses,
+            licenses_after=account.licenses + add,
             currency=charged.currency,
             unit_price_minor=charged.unit_price_minor,
             due_today_minor=charged.due_today_minor,
-            next_cycle_minor=account.licenses * charged.unit_price_minor,
+            next_cycle_minor=(account.licenses + add) * charged.unit_price_minor,
             period_start=charged.period.start,
             period_end=charged.period.end,
             quoted_at=charged.quoted_at,
-            charge_reference=charge_reference,
+            status=PENDING,
             created_at=now,
         )
         session.add(order)
+        await session.flush()
+        return receipt_of(order)
+
+
+def charge_key(reference: str) -> str:
+    """The provider's idempotency key for an order's charge: every attempt sends the same."""
+    return f"licensebot-order-{reference}"
+
+
+async def complete_order(ctx: ServiceContext, reference: str) -> Receipt:
+    """Steps 2 and 3 of a pending order: charge outside any transaction, then record it.
+
+    Safe to run again, by anyone, at any time: the charge carries the order's key, and
+    only a pending order is settled.
+    """
+    async with ctx.reading() as session, session.begin():
+        order = await session.scalar(select(Order).where(Order.reference == reference))
+        if order is None:
+            raise LookupError(f"no order {reference}")
+        account = await load_account(session, order.account_id)
+        if order.status != PENDING:
+            return receipt_of(order)
+        request = ChargeRequest(
+            account_id=account.id,
+            order_reference=order.reference,
+            amount_minor=order.due_today_minor,
+            currency=order.currency,
+            idempotency_key=charge_key(order.reference),
+            description=(
+                f"{licenses_phrase(order.added)} for {account.name}, prorated to "
+                f"{iso(order.period_end)} (order {order.reference})"
+            ),
+            customer=account.stripe_customer,
+        )
+    if request.amount_minor == 0:
+        return await settle_paid(ctx, reference, None)
+    try:
+        charge_reference = await ctx.billing.charge(request)
+    except ChargeDeclined as declined:
+        return await settle_failed(ctx, reference, declined.message)
+    except BillingRefused as refused:
+        log.error("order %s could not be charged: %s", reference, refused)
+        return await settle_failed(ctx, reference, NOT_CHARGEABLE)
+    except BillingUnavailable as unknown:
+        log.warning("order %s stays pending: %s", reference, unknown)
+        async with ctx.reading() as session, session.begin():
+            pending = await session.scalar(select(Order).where(Order.reference == reference))
+            assert pending is not None
+            return receipt_of(pending)
+    return await settle_paid(ctx, reference, charge_reference)
+
+
+# Said when the provider refused the request itself: not the admin's card, and not theirs
+# to fix; the log has the provider's words.
+NOT_CHARGEABLE = (
+    "The payment could not be processed because of a billing setup problem on our side. "
+    "Please contact Support."
+)
+
+
+async def settle_paid(ctx: ServiceContext, reference: str, charge_reference: str | None) -> Receipt:
+    """Step 3 on success, one short transaction: paid, licenses raised, receipt queued."""
+    now = ctx.clock()
+    async with ctx.sessions() as session, session.begin():
+        order = await _order_of_locked_account(session, reference)
+        if order.status == PAID:
+            return receipt_of(order)
+        # A failed order is settled as paid only when the provider says its charge went
+        # through after all (a webhook): the money was taken, so the licenses are given.
+        account = await load_account(session, order.account_id, lock=True)
+        before = account.licenses
+        account.licenses = before + order.added
+        order.status = PAID
+        order.failure_message = None
+        order.charge_reference = charge_reference or order.charge_reference
+        order.licenses_before = before
+        order.licenses_after = account.licenses
+        order.next_cycle_minor = account.licenses * order.unit_price_minor
+        order.resolved_at = now
         audit.record(
             session,
             account.id,
-            admin.user_id,
+            order.ordered_by,
             "order.placed",
             order=order.reference,
-            added=add,
+            added=order.added,
             licenses_before=before,
             licenses_after=account.licenses,
-            charged=format_money(charged.due_today_minor, charged.currency),
-            charge_reference=charge_reference,
+            charged=format_money(order.due_today_minor, order.currency),
+            charge_reference=order.charge_reference,
         )
         # The receipt and the admin's App Home, sent if and only if the order stands.
         enqueue(session, SendReceipt(team_id=account.slack_team_id, reference=order.reference), now)
         if account.slack_team_id:
-            enqueue(session, PublishHome(team_id=account.slack_team_id, user_id=admin.user_id), now)
+            enqueue(
+                session, PublishHome(team_id=account.slack_team_id, user_id=order.ordered_by), now
+            )
+        if ctx.billing.needs_customer:
+            enqueue(session, SyncSubscription(account_id=account.id), now)
+        await session.flush()
+        receipt = receipt_of(order)
+    ctx.recent.forget()
+    return receipt
+
+
+async def settle_failed(ctx: ServiceContext, reference: str, message: str) -> Receipt:
+    """Step 3 on a decline: failed, licenses unchanged, the admin told why by DM."""
+    now = ctx.clock()
+    async with ctx.sessions() as session, session.begin():
+        order = await _order_of_locked_account(session, reference)
+        if order.status != PENDING:
+            return receipt_of(order)
+        account = await load_account(session, order.account_id)
+        order.status = FAILED
+        order.failure_message = message[:1000]
+        order.resolved_at = now
+        audit.record(
+            session,
+            order.account_id,
+            order.ordered_by,
+            "order.failed",
+            order=order.reference,
+            added=order.added,
+            amount=format_money(order.due_today_minor, order.currency),
+            reason=order.failure_message,
+        )
+        enqueue(session, SendOrderFailed(team_id=account.slack_team_id, reference=reference), now)
+        if account.slack_team_id:
+            enqueue(
+                session, PublishHome(team_id=account.slack_team_id, user_id=order.ordered_by), now
+            )
         await session.flush()
         return receipt_of(order)
+
+
+async def _order_of_locked_account(session: AsyncSession, reference: str) -> Order:
+    # The account's row lock first, as every change of its orders and licenses takes it.
+    account_id = await session.scalar(select(Order.account_id).where(Order.reference == reference))
+    if account_id is None:
+        raise LookupError(f"no order {reference}")
+    await load_account(session, account_id, lock=True)
+    order = await session.scalar(select(Order).where(Order.reference == reference))
+    assert order is not None
+    return order
+
+
+# A pending order younger than this is still in the hands of whoever placed it.
+RESUME_AFTER = timedelta(seconds=60)
+
+
+async def resume_pending_orders(ctx: ServiceContext) -> list[Receipt]:
+    """The recovery job: finish orders left pending by a crash or an unreachable provider."""
+    cutoff = ctx.clock() - RESUME_AFTER
+    async with ctx.reading() as session, session.begin():
+        references = list(
+            await session.scalars(
+                select(Order.reference)
+                .where(Order.status == PENDING, Order.created_at <= cutoff)
+                .order_by(Order.created_at)
+                .limit(100)
+            )
+        )
+    resolved = []
+    for reference in references:
+        receipt = await complete_order(ctx, reference)
+        if receipt.status != PENDING:
+            resolved.append(receipt)
+    return resolved
 
 
 async def get_receipt(ctx: ServiceContext, reference: str) -> Receipt:

@@ -50,6 +50,9 @@ class Kind(StrEnum):
     RECEIPT_SEND = "order.receipt"
     ORDER_PLACE = "order.place"
     CSM_NOTICE = "csm.notice"
+    ORDER_FAILED = "order.failed"
+    BILLING_QUANTITY = "billing.quantity"
+    HOME_ADMINS = "home.admins"
 
 
 class Effect(BaseModel):
@@ -169,6 +172,30 @@ class SendReceipt(Effect):
     reference: str
 
 
+class SendOrderFailed(Effect):
+    """Why an order failed (a declined card), to the admin who placed it."""
+
+    kind = Kind.ORDER_FAILED
+    reference: str
+
+
+class SyncSubscription(Effect):
+    """The billing provider's subscription made to bill the account's license count.
+
+    The count is read when it runs, so the last one to run writes what is true then.
+    """
+
+    kind = Kind.BILLING_QUANTITY
+    account_id: str
+
+
+class PublishAdminHomes(Effect):
+    """Every admin's App Home of an account drawn again (a change made outside Slack)."""
+
+    kind = Kind.HOME_ADMINS
+    account_id: str
+
+
 class PlaceOrder(Effect):
     """An Order Now the admin confirmed, written before the ack: a crash can't lose it."""
 
@@ -187,7 +214,9 @@ class PlaceOrder(Effect):
 
 
 # Kinds whose entries for the same payload are one piece of work: a drain runs the last.
-COALESCED = frozenset({Kind.HOME_PUBLISH, Kind.HOME_REFRESH})
+COALESCED = frozenset(
+    {Kind.HOME_PUBLISH, Kind.HOME_REFRESH, Kind.HOME_ADMINS, Kind.BILLING_QUANTITY}
+)
 
 
 def enqueue(session: AsyncSession, effect: Effect, now: datetime) -> None:

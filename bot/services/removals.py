@@ -51,6 +51,7 @@ from bot.services.outbox import (
     ReplyReminder,
     RequesterStage,
     ResolveRemovalTicket,
+    SyncSubscription,
     enqueue,
 )
 
@@ -308,6 +309,9 @@ async def apply_due_removals(ctx: ServiceContext) -> list[RemovalView]:
                 RefreshRequesterHome(team_id=account.slack_team_id, request_id=row.id),
             ):
                 enqueue(session, effect, now)
+            if ctx.billing.needs_customer and account.stripe_subscription:
+                # The next invoice bills the lower count; nothing is refunded for this one.
+                enqueue(session, SyncSubscription(account_id=account.id), now)
             applied.append(removal_view(row, account))
     ctx.recent.forget()
     return applied

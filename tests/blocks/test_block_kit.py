@@ -8,6 +8,7 @@ sandbox's fake Slack applies) everywhere, and for the strict JSON schema when it
 from __future__ import annotations
 
 import copy
+import dataclasses
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,9 +29,12 @@ from blocks.add import (
     build_add_modal_for,
     build_add_not_allowed_modal,
     build_add_refused_modal,
+    build_order_declined_modal,
     build_order_not_placed_modal,
+    build_order_processing_modal,
     build_placing_modal,
     build_receipt_modal,
+    order_declined_blocks,
     order_not_placed_blocks,
     receipt_blocks,
 )
@@ -197,6 +201,23 @@ def build_surfaces() -> dict[str, Surface]:
     second = examples.receipt(1, "ORD-7C1D0E", before=13)
     add("receipt modal", "modal", build_receipt_modal, build_receipt_modal(receipt, "month"))
     add("receipt message", "message", receipt_blocks, receipt_blocks(receipt, "month"))
+    declined = dataclasses.replace(
+        receipt, status="failed", charge_reference=None, failure_message="Your card was declined."
+    )
+    add(
+        "order declined modal",
+        "modal",
+        build_order_declined_modal,
+        build_order_declined_modal(declined, state.external_id),
+    )
+    add("order declined message", "message", order_declined_blocks, order_declined_blocks(declined))
+    processing = dataclasses.replace(receipt, status="pending", charge_reference=None)
+    add(
+        "order processing modal",
+        "modal",
+        build_order_processing_modal,
+        build_order_processing_modal(processing, state.external_id),
+    )
     add(
         "info modal",
         "modal",
@@ -412,6 +433,9 @@ NAMES = [
     "placing modal (no quote)",
     "receipt modal",
     "receipt message",
+    "order declined modal",
+    "order declined message",
+    "order processing modal",
     "info modal",
     "info modal (note)",
     "only admins modal",

@@ -268,6 +268,31 @@ async def test_card_error_is_a_decline_with_stripes_message(
     assert sleep.waits == []
 
 
+async def test_402_is_a_decline_even_when_not_typed_card_error(
+    stripe_api: respx.MockRouter, client: StripeClient, sleep: SleepRecorder
+) -> None:
+    # What localstripe answers for a declined charge.
+    route = stripe_api.post("/v1/payment_intents").mock(
+        return_value=httpx.Response(
+            402,
+            json={
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "card_declined",
+                    "message": "Your card was declined.",
+                    "charge": "ch_1",
+                }
+            },
+        )
+    )
+    with pytest.raises(StripeDeclined) as caught:
+        await charge(client)
+    assert str(caught.value) == "Your card was declined."
+    assert (caught.value.code, caught.value.payment_intent_id) == ("card_declined", None)
+    assert route.call_count == 1
+    assert sleep.waits == []
+
+
 async def test_intent_left_requiring_a_payment_method_is_a_decline(
     stripe_api: respx.MockRouter, client: StripeClient
 ) -> None:
@@ -661,6 +686,49 @@ async def test_subscription_from_legacy_plan_and_string_quantity(
         "year",
     )
     assert sub.current_period_end == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+async def test_subscription_from_legacy_plan_with_only_an_amount(
+    stripe_api: respx.MockRouter, client: StripeClient
+) -> None:
+    # Legacy plans (and localstripe) give the per-unit price as `amount`, no `unit_amount`.
+    plan = {"id": "plan_1", "currency": "usd", "amount": 4900, "interval": "month"}
+    stripe_api.get("/v1/subscriptions/sub_1").mock(
+        return_value=httpx.Response(
+            200,
+            json=subscription(
+                {"id": "si_1", "quantity": 3, "plan": plan},
+                current_period_start=PERIOD_START,
+                current_period_end=PERIOD_END,
+            ),
+        )
+    )
+    sub = await client.get_subscription("sub_1")
+    assert (sub.unit_amount_minor, sub.currency, sub.interval) == (4900, "USD", "month")
+
+
+async def test_subscription_from_tiered_legacy_plan_is_refused(
+    stripe_api: respx.MockRouter, client: StripeClient
+) -> None:
+    plan = {
+        "currency": "usd",
+        "amount": None,
+        "billing_scheme": "tiered",
+        "tiers_mode": "volume",
+        "interval": "month",
+    }
+    stripe_api.get("/v1/subscriptions/sub_1").mock(
+        return_value=httpx.Response(
+            200,
+            json=subscription(
+                {"id": "si_1", "quantity": 3, "plan": plan},
+                current_period_start=PERIOD_START,
+                current_period_end=PERIOD_END,
+            ),
+        )
+    )
+    with pytest.raises(UnsupportedSubscription, match="no per-unit price"):
+        await client.get_subscription("sub_1")
 
 
 async def test_subscription_with_two_items_is_refused_clearly(

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from bot.config import Settings
 from bot.db import create_engine, session_factory, upgrade
-from bot.domain.errors import RefusedByRules
+from bot.domain.errors import OrderPending, RefusedByRules
 from bot.domain.policy import Route
+from bot.integrations.billing import ChargeRequest, LedgerBilling
 from bot.models import Account, LedgerCharge, Order
 from bot.services.accounts import import_accounts
 from bot.services.context import ServiceContext
@@ -53,11 +56,22 @@ async def totals(ctx: ServiceContext) -> tuple[int, int, int]:
     return int(licenses or 0), int(orders or 0), int(charges or 0)
 
 
+async def order_when_free(
+    ctx: ServiceContext, account: str, admin: AdminIdentity, key: str
+) -> Receipt:
+    """Order 1 license, asking again while another order of the account is being charged."""
+    while True:
+        try:
+            return await place_order(ctx, account, admin, 1, key, None)
+        except OrderPending:
+            await asyncio.sleep(0.005)
+
+
 async def test_twenty_concurrent_orders_never_pass_the_enterprise_limit(
     pg_ctx: ServiceContext,
 ) -> None:
     results = await asyncio.gather(
-        *(place_order(pg_ctx, "globex", GIL, 1, f"key-{n}", None) for n in range(CALLS)),
+        *(order_when_free(pg_ctx, "globex", GIL, f"key-{n}") for n in range(CALLS)),
         return_exceptions=True,
     )
 
@@ -86,3 +100,75 @@ async def test_twenty_concurrent_calls_with_one_key_make_one_order(
     assert len(references) == 1
     assert len(charges) == 1
     assert await totals(pg_ctx) == (4, 1, 1)
+
+
+# --- a slow billing provider: the charge is never made under the account's row lock ---
+
+CHARGE_SECONDS = 0.5
+OTHERS = [f"other{n}" for n in range(5)]
+
+
+class SlowProvider(LedgerBilling):
+    """The ledger, taking as long as a card network; each charge checks the row is free."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        super().__init__(ctx.sessions)
+        self.engine = ctx.sessions.kw["bind"]
+        self.locked_during_charge: list[str] = []
+        self.charges = 0
+
+    async def charge(self, request: ChargeRequest) -> str:
+        self.charges += 1
+        # Other orders' short checks may hold the row for a few milliseconds; a lock held
+        # across this charge would hold it for all of CHARGE_SECONDS.
+        async with self.engine.connect() as connection, connection.begin():
+            try:
+                await connection.execute(text("SET LOCAL lock_timeout = '250ms'"))
+                await connection.execute(
+                    text("SELECT id FROM accounts WHERE id = :id FOR UPDATE"),
+                    {"id": request.account_id},
+                )
+            except DBAPIError:
+                self.locked_during_charge.append(request.order_reference)
+        await asyncio.sleep(CHARGE_SECONDS)
+        return await super().charge(request)
+
+
+async def test_a_slow_charge_holds_no_lock_and_does_not_slow_other_accounts(
+    pg_ctx: ServiceContext,
+) -> None:
+    others = [
+        {**GLOBEX, "id": name, "plan": "pro", "admins": ["U0GIL"], "licenses": 3} for name in OTHERS
+    ]
+    await import_accounts(pg_ctx, {"accounts": [{**GLOBEX, "plan": "pro"}, *others]}, actor="test")
+    provider = SlowProvider(pg_ctx)
+    pg_ctx.billing_provider = provider
+
+    async def timed(account: str, key: str) -> tuple[float, Receipt | Exception]:
+        start = time.perf_counter()
+        try:
+            result: Receipt | Exception = await place_order(pg_ctx, account, GIL, 1, key, None)
+        except Exception as exc:
+            result = exc
+        return time.perf_counter() - start, result
+
+    same = [timed("globex", f"same-{n}") for n in range(CALLS)]
+    other = [timed(name, f"other-{name}") for name in OTHERS]
+    results = await asyncio.gather(*same, *other)
+
+    same_results = [result for _, result in results[:CALLS]]
+    paid = [r for r in same_results if isinstance(r, Receipt) and r.status == "paid"]
+    waiting = [r for r in same_results if isinstance(r, OrderPending)]
+    assert (len(paid), len(waiting)) == (1, CALLS - 1), same_results
+    other_seconds = [seconds for seconds, _ in results[CALLS:]]
+    assert all(isinstance(r, Receipt) and r.status == "paid" for _, r in results[CALLS:])
+    # Each other account waits for its own charge, not for Globex's queue of them.
+    assert max(other_seconds) < CHARGE_SECONDS + 1.0, other_seconds
+    assert provider.locked_during_charge == []
+    # One charge per paid order, and the ledger agrees.
+    assert provider.charges == 1 + len(OTHERS)
+    async with pg_ctx.sessions() as session:
+        booked = await session.scalar(select(func.count()).select_from(LedgerCharge))
+        licenses = await session.scalar(select(Account.licenses).where(Account.id == "globex"))
+    assert booked == 1 + len(OTHERS)
+    assert licenses == 4

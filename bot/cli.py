@@ -61,8 +61,12 @@ def _print_json(data: dict[str, Any]) -> None:
 async def _with_context(
     settings: Settings, work: Callable[[ServiceContext], Awaitable[int]]
 ) -> int:
-    from bot.bootstrap import open_services  # the bot's parts load only for commands that use them
+    # The bot's parts load only for commands that use them.
+    from bot.bootstrap import billing_problem, open_services
 
+    problem = billing_problem(settings)
+    if problem is not None:
+        raise UsageError(problem)
     # Every command that reads the database brings it up to date first.
     async with open_services(settings) as services:
         return await work(services)
@@ -182,6 +186,30 @@ def cmd_accounts_unlink(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{args.account} was not linked to a Slack workspace; nothing changed")
         else:
             print(f"{args.account} is no longer linked to Slack workspace {team_id}")
+        return EXIT_OK
+
+    return asyncio.run(_with_context(settings, work))
+
+
+def cmd_accounts_sync(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.integrations.billing import BillingRefused, BillingUnavailable
+    from bot.services.billing import sync_from_provider
+
+    if settings.billing_provider != "stripe":
+        raise UsageError("accounts sync reads Stripe: set BILLING_PROVIDER=stripe")
+
+    async def work(ctx: ServiceContext) -> int:
+        try:
+            result = await sync_from_provider(ctx, args.account, CLI_ACTOR)
+        except (BillingRefused, BillingUnavailable) as exc:
+            raise UsageError(f"{args.account}: {exc} (nothing changed)") from None
+        if not result.changed:
+            print(f"{args.account} already matches Stripe subscription {result.subscription}")
+        else:
+            print(
+                f"{args.account} now has Stripe subscription {result.subscription}'s "
+                f"{', '.join(result.changed)} (each change is in the audit log)"
+            )
         return EXIT_OK
 
     return asyncio.run(_with_context(settings, work))
@@ -469,6 +497,16 @@ def build_parser() -> Parser:
     )
     unlink.add_argument("account", help="account id")
     unlink.set_defaults(handler=cmd_accounts_unlink)
+    sync = account_commands.add_parser(
+        "sync",
+        help="take the account's values from its Stripe subscription",
+        description="Read the account's Stripe subscription (BILLING_PROVIDER=stripe) and "
+        "write its quantity (the licenses), unit amount, currency, interval and current "
+        "period to the account, with an audit entry for each change. Exit codes: 0 done, "
+        "2 unknown account, no subscription, or Stripe refused or could not be reached.",
+    )
+    sync.add_argument("account", help="account id")
+    sync.set_defaults(handler=cmd_accounts_sync)
 
     orders = commands.add_parser(
         "orders", help="an account's orders, newest first: reference, status, amount"

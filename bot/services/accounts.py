@@ -15,11 +15,12 @@ from sqlalchemy.orm import selectinload
 
 from bot.config import Settings
 from bot.domain.errors import AccountNotFound, ImportFileError, NotAnAdmin
-from bot.domain.money import MoneyError, known_currency, to_minor
+from bot.domain.money import MoneyError, format_money, known_currency, to_minor
 from bot.domain.periods import as_utc
 from bot.domain.plans import CATALOG_CURRENCY, BillingInterval, PlanId, plan_for
 from bot.domain.policy import Contacts, add_capacity, is_admin, is_email
 from bot.domain.pricing import AccountTerms, iso
+from bot.integrations.billing import BillingRefused, BillingUnavailable
 from bot.models import Account, AccountAdmin
 from bot.readmodels import AccountOverview, AdminIdentity
 from bot.services import audit
@@ -168,6 +169,10 @@ class AccountEntry(BaseModel):
     period_start: datetime
     admins: list[str] = Field(default_factory=list)
     csm: CsmEntry | None = None
+    # With BILLING_PROVIDER=stripe: who pays, and the subscription whose single item's
+    # quantity is the license count.
+    stripe_customer: str | None = Field(default=None, pattern=r"^cus_[A-Za-z0-9_]+$")
+    stripe_subscription: str | None = Field(default=None, pattern=r"^sub_[A-Za-z0-9_]+$")
 
     @field_validator("plan", "billing_interval", mode="before")
     @classmethod
@@ -298,6 +303,8 @@ def _fields_of(entry: AccountEntry, price: int | None) -> dict[str, Any]:
         "csm_name": csm.name,
         "csm_slack_user_id": csm.slack_user_id,
         "csm_email": csm.email.lower() if csm.email else None,
+        "stripe_customer": entry.stripe_customer,
+        "stripe_subscription": entry.stripe_subscription,
     }
 
 
@@ -305,8 +312,80 @@ def _jsonable(value: object) -> object:
     return iso(value) if isinstance(value, datetime) else value
 
 
+def _entry_unit_price(entry: AccountEntry, price: int | None) -> int:
+    if price is not None:
+        return price
+    return to_minor(plan_for(entry.plan).list_price(entry.billing_interval), entry.currency)
+
+
+async def _check_subscriptions(
+    ctx: ServiceContext, parsed: list[tuple[AccountEntry, int | None]]
+) -> None:
+    """With Stripe, each named subscription must bill what the file says, field by field.
+
+    Read before the import's transaction: no provider call is made while rows are locked.
+    """
+    billed = [(entry, price) for entry, price in parsed if entry.stripe_subscription]
+    if not billed or not ctx.billing.needs_customer:
+        return
+    async with ctx.reading() as session, session.begin():
+        rows = await session.execute(
+            select(Account.id, Account.licenses, Account.licenses_in_file).where(
+                Account.id.in_([entry.id for entry, _ in billed])
+            )
+        )
+        known = {row.id: (row.licenses, row.licenses_in_file) for row in rows}
+    for entry, price in billed:
+        assert entry.stripe_subscription is not None
+        label, subscription_id = f"account {entry.id!r}", entry.stripe_subscription
+        try:
+            subscription = await ctx.billing.subscription(subscription_id)
+        except BillingUnavailable as exc:
+            raise ImportFileError(f"{label}: Stripe could not be reached ({exc})") from None
+        except BillingRefused as exc:
+            raise ImportFileError(f"{label}: field 'stripe_subscription': {exc}") from None
+        # The count the import leaves the account with: the file's, unless the file's
+        # number is unchanged and licenses were bought or removed since.
+        licenses = entry.licenses
+        if entry.id in known and known[entry.id][1] == entry.licenses:
+            licenses = known[entry.id][0]
+        unit = _entry_unit_price(entry, price)
+        interval = "month" if entry.billing_interval is BillingInterval.MONTHLY else "year"
+        for field, ours, theirs, shown_ours, shown_theirs in (
+            ("licenses", licenses, subscription.quantity, licenses, subscription.quantity),
+            (
+                "currency",
+                entry.currency,
+                subscription.currency,
+                entry.currency,
+                subscription.currency,
+            ),
+            (
+                "price_per_license",
+                unit,
+                subscription.unit_amount_minor,
+                format_money(unit, entry.currency),
+                format_money(subscription.unit_amount_minor, subscription.currency),
+            ),
+            (
+                "billing_interval",
+                interval,
+                subscription.interval,
+                entry.billing_interval.value,
+                f"every {subscription.interval}",
+            ),
+        ):
+            if ours != theirs:
+                raise ImportFileError(
+                    f"{label}: field '{field}': the file says {shown_ours}, but Stripe "
+                    f"subscription {subscription_id} bills {shown_theirs}. Fix the file, or "
+                    f"take Stripe's values with `licensebot accounts sync {entry.id}`."
+                )
+
+
 async def import_accounts(ctx: ServiceContext, data: object, actor: str) -> ImportResult:
     parsed = parse_accounts_file(data, ctx.clock())
+    await _check_subscriptions(ctx, parsed)
     created: list[str] = []
     updated: list[str] = []
     unchanged: list[str] = []

@@ -32,15 +32,17 @@ async def start_workspace(
     database_url: str,
     tmp_path: Path,
     parts: dict[str, Any] | None = None,
+    accounts: dict[str, Any] | None = None,
     **settings_overrides: Any,
 ) -> AsyncIterator[Workspace]:
-    """The demo workspace served by the bot; `parts` swaps bootstrap's parts (directory…)."""
+    """The demo workspace served by the bot; `parts` swaps bootstrap's parts (directory…),
+    `accounts` the demo accounts file."""
     async with FakeSlack(bot_token=BOT_TOKEN) as slack:
         furnish(slack)
         settings = demo_settings(database_url, slack, SIGNING_SECRET, **settings_overrides)
         clock = FakeClock(utcnow)
         async with bootstrap(settings, clock=clock, **(parts or {})) as runtime:
-            await import_accounts(runtime.services, ACCOUNTS, actor="tests")
+            await import_accounts(runtime.services, accounts or ACCOUNTS, actor="tests")
             runner = await start_http(runtime, "127.0.0.1", 0)
             port = runner.addresses[0][1]
             try:

@@ -191,6 +191,15 @@ def cmd_accounts_unlink(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_with_context(settings, work))
 
 
+SYNCED_FIELDS = {
+    "licenses": "licenses",
+    "price_per_license_minor": "price per license",
+    "currency": "currency",
+    "billing_interval": "billing interval",
+    "period_anchor": "billing period",
+}
+
+
 def cmd_accounts_sync(args: argparse.Namespace, settings: Settings) -> int:
     from bot.integrations.billing import BillingRefused, BillingUnavailable
     from bot.services.billing import sync_from_provider
@@ -206,9 +215,10 @@ def cmd_accounts_sync(args: argparse.Namespace, settings: Settings) -> int:
         if not result.changed:
             print(f"{args.account} already matches Stripe subscription {result.subscription}")
         else:
+            changed = ", ".join(SYNCED_FIELDS.get(field, field) for field in result.changed)
             print(
                 f"{args.account} now has Stripe subscription {result.subscription}'s "
-                f"{', '.join(result.changed)} (each change is in the audit log)"
+                f"{changed} (each change is in the audit log)"
             )
         return EXIT_OK
 

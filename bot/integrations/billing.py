@@ -158,6 +158,8 @@ class StripeBilling:
         except StripeUnavailable as exc:
             raise BillingUnavailable(str(exc)) from None
         except StripeRequestError as exc:
+            if exc.status == 409:  # the same key still in flight elsewhere: ask again later
+                raise BillingUnavailable(str(exc)) from None
             raise BillingRefused(str(exc)) from None
         if intent.status != "succeeded":
             # Processing (a bank debit): the webhook or the next attempt settles it.

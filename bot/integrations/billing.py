@@ -52,6 +52,14 @@ class BillingUnavailable(Exception):
     """The provider could not be reached: the outcome is unknown until asked again."""
 
 
+class ChargeInProgress(BillingUnavailable):
+    """The provider took the charge but has not finished it; `reference` names it."""
+
+    def __init__(self, reference: str, message: str) -> None:
+        super().__init__(message)
+        self.reference = reference
+
+
 class BillingRefused(Exception):
     """The provider refused the request itself (a missing customer, a bad key): not charged."""
 
@@ -62,6 +70,10 @@ class BillingProvider(Protocol):
 
     async def charge(self, request: ChargeRequest) -> str:
         """Charge once per idempotency key and return the charge reference."""
+        ...
+
+    async def charge_outcome(self, reference: str) -> str:
+        """A charge in progress as it stands now: "paid", "failed" or "pending"."""
         ...
 
     async def set_licenses(self, subscription: str, quantity: int, idempotency_key: str) -> None:
@@ -117,6 +129,9 @@ class LedgerBilling:
         )
         return reference
 
+    async def charge_outcome(self, reference: str) -> str:
+        return "paid"  # a booked charge is a paid one
+
     async def set_licenses(self, subscription: str, quantity: int, idempotency_key: str) -> None:
         """The ledger has no subscription: the account's own count is what it bills."""
 
@@ -158,17 +173,32 @@ class StripeBilling:
         except StripeUnavailable as exc:
             raise BillingUnavailable(str(exc)) from None
         except StripeRequestError as exc:
-            if exc.status == 409:  # the same key still in flight elsewhere: ask again later
+            if exc.about_the_key:
+                # The key is in flight elsewhere, or its first request differed (a card
+                # changed since): that request may have charged, so the outcome is unknown.
                 raise BillingUnavailable(str(exc)) from None
             raise BillingRefused(str(exc)) from None
         if intent.status != "succeeded":
-            # Processing (a bank debit): the webhook or the next attempt settles it.
-            raise BillingUnavailable(f"payment {intent.id} is {intent.status}")
+            # Processing (a bank debit): asked about by id from now on, or told by webhook.
+            raise ChargeInProgress(intent.id, f"payment {intent.id} is {intent.status}")
         if intent.amount_minor != request.amount_minor:
             raise BillingRefused(
                 f"payment {intent.id} is for {intent.amount_minor}, not {request.amount_minor}"
             )
         return intent.id
+
+    async def charge_outcome(self, reference: str) -> str:
+        try:
+            intent = await self._client.get_payment_intent(reference)
+        except StripeUnavailable as exc:
+            raise BillingUnavailable(str(exc)) from None
+        except StripeError as exc:
+            raise BillingRefused(str(exc)) from None
+        if intent.status == "succeeded":
+            return "paid"
+        if intent.status in {"requires_payment_method", "canceled"}:
+            return "failed"
+        return "pending"
 
     async def set_licenses(self, subscription: str, quantity: int, idempotency_key: str) -> None:
         current = await self.subscription(subscription)

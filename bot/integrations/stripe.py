@@ -67,11 +67,19 @@ class StripeUnavailable(StripeError):
 class StripeRequestError(StripeError):
     """Stripe refused the request itself (bad parameters, missing resource, bad key)."""
 
-    def __init__(self, status: int, code: str | None, message: str) -> None:
+    def __init__(
+        self, status: int, code: str | None, message: str, error_type: str | None = None
+    ) -> None:
         super().__init__(f"Stripe HTTP {status}" + (f" {code}" if code else "") + f": {message}")
         self.status = status
         self.code = code
         self.message = message
+        self.error_type = error_type
+
+    @property
+    def about_the_key(self) -> bool:
+        """An idempotency error: the key's first request may well have gone through."""
+        return self.status == 409 or self.error_type == "idempotency_error"
 
 
 class UnsupportedSubscription(ValueError):
@@ -482,7 +490,10 @@ class StripeClient:
                 _id_of(error.get("payment_intent")),
             )
         return StripeRequestError(
-            response.status_code, code, message or response.reason_phrase or "request refused"
+            response.status_code,
+            code,
+            message or response.reason_phrase or "request refused",
+            _opt_str(error.get("type")),
         )
 
     def _redact(self, text: str) -> str:

@@ -21,7 +21,7 @@ from bot.domain.errors import ServiceError
 from bot.domain.money import format_money
 from bot.domain.pricing import iso
 from bot.integrations.stripe import Subscription
-from bot.models import Account, OutboxEntry, StripeEvent
+from bot.models import Account, Order, OutboxEntry, StripeEvent
 from bot.services import audit
 from bot.services.accounts import load_account, unit_price_minor
 from bot.services.context import ServiceContext
@@ -269,7 +269,12 @@ async def handle_stripe_event(ctx: ServiceContext, event: dict[str, Any]) -> str
     metadata = obj.get("metadata")
     reference = metadata.get("order") if isinstance(metadata, dict) else None
     intent_id = obj.get("id")
-    if not isinstance(reference, str) or not isinstance(intent_id, str):
+    if not (isinstance(metadata, dict) and isinstance(reference, str)):
+        return "not an order of ours"
+    if not isinstance(intent_id, str):
+        return "not an order of ours"
+    if not await _is_charge_of(ctx, reference, metadata, obj.get("amount")):
+        log.warning("Stripe event %s names order %s but does not match it", event_id, reference)
         return "not an order of ours"
     try:
         if kind == "payment_intent.succeeded":
@@ -284,6 +289,18 @@ async def handle_stripe_event(ctx: ServiceContext, event: dict[str, Any]) -> str
         return "not an order of ours"
     await mark_event(ctx, event_id, kind)
     return f"order {reference} is {receipt.status}"
+
+
+async def _is_charge_of(
+    ctx: ServiceContext, reference: str, metadata: dict[str, Any], amount: object
+) -> bool:
+    """Whether a PaymentIntent is the charge of this order: its account and amount agree."""
+    async with ctx.reading() as session, session.begin():
+        order = await session.scalar(select(Order).where(Order.reference == reference))
+    if order is None:
+        return False
+    same_amount = isinstance(amount, int) and amount == order.due_today_minor
+    return bool(metadata.get("account") == order.account_id and same_amount)
 
 
 HANDLED_EVENTS = frozenset(

@@ -24,6 +24,7 @@ from bot.integrations.billing import (
     BillingRefused,
     BillingUnavailable,
     ChargeDeclined,
+    ChargeInProgress,
     ChargeRequest,
     new_reference,
 )
@@ -218,14 +219,17 @@ async def complete_order(ctx: ServiceContext, reference: str) -> Receipt:
         account = await load_account(session, order.account_id)
         if order.status != PENDING:
             return receipt_of(order)
+        in_progress, placed_at = order.charge_reference, order.created_at
+        # Everything in the request comes from the order itself: a retry must send exactly
+        # what the first attempt sent, or the provider refuses the key.
         request = ChargeRequest(
-            account_id=account.id,
+            account_id=order.account_id,
             order_reference=order.reference,
             amount_minor=order.due_today_minor,
             currency=order.currency,
             idempotency_key=charge_key(order.reference),
             description=(
-                f"{licenses_phrase(order.added)} for {account.name}, prorated to "
+                f"{licenses_phrase(order.added)} for account {order.account_id}, prorated to "
                 f"{iso(order.period_end)} (order {order.reference})"
             ),
             customer=account.stripe_customer,
@@ -233,19 +237,53 @@ async def complete_order(ctx: ServiceContext, reference: str) -> Receipt:
     if request.amount_minor == 0:
         return await settle_paid(ctx, reference, None)
     try:
+        if in_progress is not None:
+            return await _follow_up(ctx, reference, in_progress)
+        if ctx.clock() - placed_at > KEYS_KEPT:
+            # The provider may have forgotten the key: asking again could charge twice.
+            # A charge that did go through still arrives by webhook and pays the order.
+            log.error("order %s: no answer from the provider for a day; failed", reference)
+            return await settle_failed(ctx, reference, UNCONFIRMED)
         charge_reference = await ctx.billing.charge(request)
     except ChargeDeclined as declined:
         return await settle_failed(ctx, reference, declined.message)
     except BillingRefused as refused:
         log.error("order %s could not be charged: %s", reference, refused)
         return await settle_failed(ctx, reference, NOT_CHARGEABLE)
+    except ChargeInProgress as started:
+        log.info("order %s: %s", reference, started)
+        return await _note_charge(ctx, reference, started.reference)
     except BillingUnavailable as unknown:
         log.warning("order %s stays pending: %s", reference, unknown)
-        async with ctx.reading() as session, session.begin():
-            pending = await session.scalar(select(Order).where(Order.reference == reference))
-            assert pending is not None
-            return receipt_of(pending)
+        return await _note_charge(ctx, reference, None)
     return await settle_paid(ctx, reference, charge_reference)
+
+
+async def _follow_up(ctx: ServiceContext, reference: str, charge_reference: str) -> Receipt:
+    """A charge the provider had started: asked about by its id, never made again."""
+    outcome = await ctx.billing.charge_outcome(charge_reference)
+    if outcome == PAID:
+        return await settle_paid(ctx, reference, charge_reference)
+    if outcome == FAILED:
+        return await settle_failed(ctx, reference, "The payment did not go through.")
+    return await _note_charge(ctx, reference, None)
+
+
+async def _note_charge(
+    ctx: ServiceContext, reference: str, charge_reference: str | None
+) -> Receipt:
+    """The order stays pending; a charge the provider started is remembered by its id."""
+    async with ctx.sessions() as session, session.begin():
+        order = await session.scalar(select(Order).where(Order.reference == reference))
+        assert order is not None
+        if charge_reference is not None and order.status == PENDING:
+            order.charge_reference = charge_reference
+        return receipt_of(order)
+
+
+# Stripe keeps an idempotency key for at least 24 hours; after that no retry is sent.
+KEYS_KEPT = timedelta(hours=23)
+UNCONFIRMED = "The payment provider did not confirm the payment within a day."
 
 
 # Said when the provider refused the request itself: not the admin's card, and not theirs
@@ -360,7 +398,12 @@ async def resume_pending_orders(ctx: ServiceContext) -> list[Receipt]:
         )
     resolved = []
     for reference in references:
-        receipt = await complete_order(ctx, reference)
+        try:
+            receipt = await complete_order(ctx, reference)
+        except Exception as exc:
+            # One order that can't be finished must not hold up the others.
+            log.error("pending order %s not resumed: %s: %s", reference, type(exc).__name__, exc)
+            continue
         if receipt.status != PENDING:
             resolved.append(receipt)
     return resolved

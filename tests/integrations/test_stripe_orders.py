@@ -20,7 +20,13 @@ from bot.models import Account
 from bot.readmodels import AdminIdentity
 from bot.services.accounts import import_accounts, show_account
 from bot.services.context import ServiceContext
-from bot.services.orders import RESUME_AFTER, charge_key, place_order, resume_pending_orders
+from bot.services.orders import (
+    RESUME_AFTER,
+    UNCONFIRMED,
+    charge_key,
+    place_order,
+    resume_pending_orders,
+)
 from tests.accounts import account
 
 BASE = "https://stripe.test"
@@ -45,6 +51,7 @@ class FakeStripe:
         # What the next POSTs meet before reaching Stripe's logic: "timeout", 429, 500, or
         # "lost" (Stripe charges, the answer never arrives).
         self.faults: list[str | int] = []
+        self.reads: list[str] = []
 
     def customer(self, request: httpx.Request) -> httpx.Response:
         return httpx.Response(
@@ -76,8 +83,27 @@ class FakeStripe:
                 },
             },
         )
+        if fault == "processing":
+            intent["status"] = "processing"
         if fault == "lost":
             raise httpx.ReadTimeout("answer lost", request=request)
+        if fault == "changed":
+            # Stripe compares a replayed key's parameters with its first request's.
+            return httpx.Response(
+                400,
+                json={
+                    "error": {
+                        "type": "idempotency_error",
+                        "message": "Keys for "
+                        "idempotent requests can only be used with the same parameters",
+                    }
+                },
+            )
+        return httpx.Response(200, json=intent)
+
+    def get_intent(self, request: httpx.Request, intent_id: str) -> httpx.Response:
+        self.reads.append(intent_id)
+        [intent] = [i for i in self.intents.values() if i["id"] == intent_id]
         return httpx.Response(200, json=intent)
 
 
@@ -87,6 +113,9 @@ def fake_stripe() -> Iterator[FakeStripe]:
     with respx.mock(base_url=BASE, assert_all_called=False) as router:
         router.get("/v1/customers/cus_1").mock(side_effect=fake.customer)
         router.post("/v1/payment_intents").mock(side_effect=fake.create_intent)
+        router.get(path__regex=r"^/v1/payment_intents/(?P<intent_id>pi_\w+)$").mock(
+            side_effect=fake.get_intent
+        )
         yield fake
 
 
@@ -179,4 +208,58 @@ async def test_a_key_stripe_still_has_in_flight_leaves_the_order_pending_not_fai
         receipt = await place_order(stripe_ctx, "acme", ANN, 3, "modal-1", None)
 
     assert receipt.status == "pending"
+    assert await licenses(stripe_ctx) == 10
+
+
+def later(ctx: ServiceContext, delta: timedelta) -> None:
+    clock = ctx.clock
+    assert isinstance(clock, Clock)
+    clock.now += delta
+
+
+async def test_a_payment_still_processing_is_followed_by_its_id_never_charged_again(
+    stripe_ctx: ServiceContext, fake_stripe: FakeStripe
+) -> None:
+    fake_stripe.faults = ["processing"]
+
+    pending = await place_order(stripe_ctx, "acme", ANN, 3, "modal-1", None)
+
+    assert (pending.status, pending.charge_reference) == ("pending", "pi_1")
+    later(stripe_ctx, RESUME_AFTER + timedelta(seconds=1))
+    assert await resume_pending_orders(stripe_ctx) == []  # still processing
+    fake_stripe.intents[charge_key(pending.reference)]["status"] = "succeeded"
+    later(stripe_ctx, RESUME_AFTER)
+
+    [paid] = await resume_pending_orders(stripe_ctx)
+
+    assert (paid.status, paid.charge_reference) == ("paid", "pi_1")
+    assert len(fake_stripe.posts) == 1
+    assert fake_stripe.reads == ["pi_1", "pi_1"]
+    assert await licenses(stripe_ctx) == 13
+
+
+async def test_a_key_replayed_with_other_parameters_leaves_the_order_pending(
+    stripe_ctx: ServiceContext, fake_stripe: FakeStripe
+) -> None:
+    # The first attempt's answer was lost; by the retry, Stripe compares and refuses.
+    fake_stripe.faults = ["lost", "changed", "changed"]
+
+    receipt = await place_order(stripe_ctx, "acme", ANN, 3, "modal-1", None)
+
+    assert receipt.status == "pending"
+    assert await licenses(stripe_ctx) == 10
+
+
+async def test_after_a_day_without_an_answer_no_retry_is_sent_and_the_order_fails(
+    stripe_ctx: ServiceContext, fake_stripe: FakeStripe
+) -> None:
+    fake_stripe.faults = ["timeout"] * 3
+    pending = await place_order(stripe_ctx, "acme", ANN, 3, "modal-1", None)
+    assert pending.status == "pending"
+    later(stripe_ctx, timedelta(hours=24))
+
+    [failed] = await resume_pending_orders(stripe_ctx)
+
+    assert (failed.status, failed.failure_message) == ("failed", UNCONFIRMED)
+    assert len(fake_stripe.posts) == 3  # the first attempt's, none since
     assert await licenses(stripe_ctx) == 10

@@ -15,11 +15,16 @@ from bot.readmodels import AccountOverview, Receipt, RemovalView
 
 
 def order_line(order: Receipt) -> str:
-    return (
-        f"`{order.reference}` · {day(order.placed_at)} · +{order.added:,} "
-        f"({order.licenses_before:,} → {order.licenses_after:,}) · "
-        f"{money(order.charged_minor, order.currency)} · <@{order.ordered_by}>"
-    )
+    amount = money(order.charged_minor, order.currency)
+    if order.status == "failed":
+        outcome = f"+{order.added:,} · payment declined, nothing charged"
+    elif order.status == "pending":
+        outcome = f"+{order.added:,} · {amount} being charged"
+    else:
+        outcome = (
+            f"+{order.added:,} ({order.licenses_before:,} → {order.licenses_after:,}) · {amount}"
+        )
+    return f"`{order.reference}` · {day(order.placed_at)} · {outcome} · <@{order.ordered_by}>"
 
 
 def build_home(

@@ -329,7 +329,7 @@ def build_surfaces() -> dict[str, Surface]:
     )
 
     # App Home for admins, for other members, for unlinked workspaces.
-    orders = [second, receipt]
+    orders = [processing, declined, second, receipt]
     removals = [applied, denied, approved]
     add("home (orders and removals)", "home", build_home, build_home(acme, orders, removals))
     add("home (nothing yet)", "home", build_home, build_home(accounts["globex"], [], []))

@@ -161,6 +161,8 @@ async def test_a_slow_charge_holds_no_lock_and_does_not_slow_other_accounts(
     waiting = [r for r in same_results if isinstance(r, OrderPending)]
     assert (len(paid), len(waiting)) == (1, CALLS - 1), same_results
     other_seconds = [seconds for seconds, _ in results[CALLS:]]
+    # Shown with `pytest -s`: the figures the bound below is about.
+    print(f"\nother accounts' orders, seconds: {', '.join(f'{s:.3f}' for s in other_seconds)}")
     assert all(isinstance(r, Receipt) and r.status == "paid" for _, r in results[CALLS:])
     # Each other account waits for its own charge, not for Globex's queue of them.
     assert max(other_seconds) < CHARGE_SECONDS + 1.0, other_seconds

@@ -128,3 +128,27 @@ async def test_when_the_modal_is_gone_the_admin_is_told_by_dm_with_a_way_to_orde
     await ws.click_in_message(ANN, ws.slack.dm_channel(ANN), dm, Action.OPEN_ADD)
     await ws.settle()
     assert ws.modal(ANN)["callback_id"] == Callback.ADD
+
+
+async def test_an_order_while_another_is_being_charged_is_refused_with_why(
+    workspace: Workspace,
+) -> None:
+    from bot.readmodels import AdminIdentity
+    from bot.services.orders import _reserve
+
+    ws = workspace
+    # Erin's order is written down and its charge under way (no answer yet).
+    earlier = await _reserve(
+        ws.services, "acme", AdminIdentity("U0ERIN", "erin@acme.example"), 2, "erin-1", None, None
+    )
+
+    await open_add_modal(ws)
+    view = await type_count(ws, "3")
+    await submit_view(ws, ANN, view)
+    await ws.settle()
+
+    shown = block_text(ws.modal(ANN)["blocks"])
+    assert f"Your earlier order {earlier.reference} of 2 licenses is still being charged" in shown
+    assert "Nothing was charged for this one." in shown
+    assert [order.reference for order in await orders_of(ws)] == [earlier.reference]
+    assert (await totals(ws)).charges == 0

@@ -76,9 +76,9 @@ class OrderPending(ServiceError):
     def __init__(self, reference: str, added: int) -> None:
         seats = "1 license" if added == 1 else f"{added:,} licenses"
         super().__init__(
-            f"Your earlier order {reference} of {seats} is still being charged. You can "
-            "order again as soon as it completes: you'll get a direct message when it does. "
-            "Nothing was charged for this one."
+            f"An earlier order of {seats} for this account ({reference}) is still being "
+            "charged, so this one was not placed. Nothing was charged for it. Order again "
+            "once the earlier one completes; whoever placed it gets a direct message then."
         )
         self.reference = reference
 

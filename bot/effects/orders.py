@@ -38,6 +38,11 @@ from bot.services.quotes import preview
 
 log = logging.getLogger(__name__)
 
+# Another admin's order being charged at the same moment is waited for this long (the
+# "placing" screen is up meanwhile); an order pending longer is one the provider is slow
+# to answer, and this one is refused with why.
+WAIT_FOR_PENDING_SECONDS = 15.0
+
 
 async def place_confirmed_order(deps: EffectDeps, effect: PlaceOrder) -> None:
     services = deps.services
@@ -74,6 +79,7 @@ async def place_confirmed_order(deps: EffectDeps, effect: PlaceOrder) -> None:
                 effect.idempotency_key,
                 effect.quote,
                 effect.confirmed_at,
+                wait_for_pending=WAIT_FOR_PENDING_SECONDS,
             )
         except QuoteNotHonoured as stale:
             fresh = await preview(services, effect.account_id, effect.add)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -44,6 +46,7 @@ from bot.services.outbox import (
 log = logging.getLogger(__name__)
 
 PENDING, PAID, FAILED = "pending", "paid", "failed"
+PENDING_POLL_SECONDS = 0.05
 
 
 def licenses_phrase(count: int) -> str:
@@ -98,8 +101,13 @@ async def place_order(
     idempotency_key: str,
     shown_quote: Quote | None,
     confirmed_at: datetime | None = None,
+    wait_for_pending: float = 0.0,
 ) -> Receipt:
     """Order the licenses once per idempotency key: reserve, charge, then record the outcome.
+
+    While another order of the account is being charged, this one waits for it up to
+    `wait_for_pending` seconds (two admins clicking at once both get their order), then
+    is refused with OrderPending.
 
     `shown_quote` is the quote the admin confirmed; it is charged as shown if it was
     younger than QUOTE_TTL_SECONDS when confirmed (`confirmed_at`, else now). None charges
@@ -107,10 +115,18 @@ async def place_order(
     (a decline, with the provider's message) or pending (the provider could not be
     reached; the recovery job finishes it).
     """
+    deadline = time.monotonic() + wait_for_pending
     try:
-        order = await _reserve(
-            ctx, account_id, admin, add, idempotency_key, shown_quote, confirmed_at
-        )
+        while True:
+            try:
+                order = await _reserve(
+                    ctx, account_id, admin, add, idempotency_key, shown_quote, confirmed_at
+                )
+                break
+            except OrderPending:
+                if time.monotonic() >= deadline:
+                    raise
+                await asyncio.sleep(PENDING_POLL_SECONDS)
     except IntegrityError:
         # The same key was used concurrently for another account; the winner stands.
         async with ctx.reading() as session, session.begin():

@@ -131,12 +131,14 @@ async def test_when_the_modal_is_gone_the_admin_is_told_by_dm_with_a_way_to_orde
 
 
 async def test_an_order_while_another_is_being_charged_is_refused_with_why(
-    workspace: Workspace,
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from bot.effects import orders as order_effects
     from bot.readmodels import AdminIdentity
     from bot.services.orders import _reserve
 
     ws = workspace
+    monkeypatch.setattr(order_effects, "WAIT_FOR_PENDING_SECONDS", 0.3)
     # Erin's order is written down and its charge under way (no answer yet).
     earlier = await _reserve(
         ws.services, "acme", AdminIdentity("U0ERIN", "erin@acme.example"), 2, "erin-1", None, None
@@ -148,7 +150,7 @@ async def test_an_order_while_another_is_being_charged_is_refused_with_why(
     await ws.settle()
 
     shown = block_text(ws.modal(ANN)["blocks"])
-    assert f"Your earlier order {earlier.reference} of 2 licenses is still being charged" in shown
-    assert "Nothing was charged for this one." in shown
+    assert f"An earlier order of 2 licenses for this account ({earlier.reference})" in shown
+    assert "Nothing was charged for it." in shown
     assert [order.reference for order in await orders_of(ws)] == [earlier.reference]
     assert (await totals(ws)).charges == 0

@@ -30,7 +30,7 @@ from bot.integrations.billing import (
     ChargeRequest,
     new_reference,
 )
-from bot.models import Order
+from bot.models import Account, Order
 from bot.readmodels import RECENT_ORDERS, AdminIdentity, Receipt
 from bot.services import audit
 from bot.services.accounts import contacts_of, load_account, lock_for_admin, terms_of
@@ -314,12 +314,11 @@ async def settle_paid(ctx: ServiceContext, reference: str, charge_reference: str
     """Step 3 on success, one short transaction: paid, licenses raised, receipt queued."""
     now = ctx.clock()
     async with ctx.sessions() as session, session.begin():
-        order = await _order_of_locked_account(session, reference)
+        order, account = await _order_of_locked_account(session, reference)
         if order.status == PAID:
             return receipt_of(order)
         # A failed order is settled as paid only when the provider says its charge went
         # through after all (a webhook): the money was taken, so the licenses are given.
-        account = await load_account(session, order.account_id, lock=True)
         before = account.licenses
         account.licenses = before + order.added
         order.status = PAID
@@ -342,11 +341,7 @@ async def settle_paid(ctx: ServiceContext, reference: str, charge_reference: str
             charge_reference=order.charge_reference,
         )
         # The receipt and the admin's App Home, sent if and only if the order stands.
-        enqueue(session, SendReceipt(team_id=account.slack_team_id, reference=order.reference), now)
-        if account.slack_team_id:
-            enqueue(
-                session, PublishHome(team_id=account.slack_team_id, user_id=order.ordered_by), now
-            )
+        _tell_admin(session, account, order, SendReceipt, now)
         if ctx.billing.needs_customer:
             enqueue(session, SyncSubscription(account_id=account.id), now)
         await session.flush()
@@ -359,10 +354,9 @@ async def settle_failed(ctx: ServiceContext, reference: str, message: str) -> Re
     """Step 3 on a decline: failed, licenses unchanged, the admin told why by DM."""
     now = ctx.clock()
     async with ctx.sessions() as session, session.begin():
-        order = await _order_of_locked_account(session, reference)
+        order, account = await _order_of_locked_account(session, reference)
         if order.status != PENDING:
             return receipt_of(order)
-        account = await load_account(session, order.account_id)
         order.status = FAILED
         order.failure_message = message[:1000]
         order.resolved_at = now
@@ -376,24 +370,33 @@ async def settle_failed(ctx: ServiceContext, reference: str, message: str) -> Re
             amount=format_money(order.due_today_minor, order.currency),
             reason=order.failure_message,
         )
-        enqueue(session, SendOrderFailed(team_id=account.slack_team_id, reference=reference), now)
-        if account.slack_team_id:
-            enqueue(
-                session, PublishHome(team_id=account.slack_team_id, user_id=order.ordered_by), now
-            )
+        _tell_admin(session, account, order, SendOrderFailed, now)
         await session.flush()
         return receipt_of(order)
 
 
-async def _order_of_locked_account(session: AsyncSession, reference: str) -> Order:
+async def _order_of_locked_account(session: AsyncSession, reference: str) -> tuple[Order, Account]:
     # The account's row lock first, as every change of its orders and licenses takes it.
     account_id = await session.scalar(select(Order.account_id).where(Order.reference == reference))
     if account_id is None:
         raise LookupError(f"no order {reference}")
-    await load_account(session, account_id, lock=True)
+    account = await load_account(session, account_id, lock=True)
     order = await session.scalar(select(Order).where(Order.reference == reference))
     assert order is not None
-    return order
+    return order, account
+
+
+def _tell_admin(
+    session: AsyncSession,
+    account: Account,
+    order: Order,
+    outcome: type[SendReceipt | SendOrderFailed],
+    now: datetime,
+) -> None:
+    """The outcome by DM to whoever ordered, and their App Home drawn again."""
+    enqueue(session, outcome(team_id=account.slack_team_id, reference=order.reference), now)
+    if account.slack_team_id:
+        enqueue(session, PublishHome(team_id=account.slack_team_id, user_id=order.ordered_by), now)
 
 
 # A pending order younger than this is still in the hands of whoever placed it.

@@ -4,8 +4,9 @@ localstripe (PyPI) keeps real state, so a charge, a customer's default card and 
 subscription's quantity behave like Stripe across calls. Where it differs from Stripe in
 ways licensebot would trip on, the proxy papers over it:
 
-- it refuses params real Stripe needs (`proration_behavior` on subscription and item
-  updates, `description` on PaymentIntents): the proxy drops them before forwarding;
+- it refuses a param real Stripe needs (`proration_behavior` on subscription and item
+  updates): the proxy drops it before forwarding. Nothing else is dropped: licensebot
+  sends localstripe's PaymentIntent parameters as they are;
 - it ignores `Idempotency-Key`: the proxy stores each keyed POST's answer and replays it,
   and answers Stripe's 400 `idempotency_error` when a key comes back with other params;
 - it stores an updated item quantity as the string it was sent: the proxy turns such
@@ -51,8 +52,6 @@ _DROPPED: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
     # 400 on items, a TypeError (500) on subscriptions.
     (re.compile(r"/v1/subscription_items/[^/]+"), frozenset({"proration_behavior"})),
     (re.compile(r"/v1/subscriptions/[^/]+"), frozenset({"proration_behavior"})),
-    # "Unexpected description"
-    (re.compile(r"/v1/payment_intents"), frozenset({"description"})),
 )
 # Objects whose `quantity` localstripe may hand back as the string it was sent.
 _QUANTITY_OBJECTS = frozenset({"subscription_item", "subscription"})

@@ -164,9 +164,10 @@ class StripeBilling:
                 currency=request.currency,
                 customer=request.customer,
                 payment_method=method,
+                # Exactly the parameters an order needs: the order and account ride in the
+                # metadata, where the dashboard and the webhooks show them.
                 metadata={"order": request.order_reference, "account": request.account_id},
                 idempotency_key=request.idempotency_key,
-                description=request.description,
             )
         except StripeDeclined as declined:
             raise ChargeDeclined(declined.message, declined.code) from None

@@ -230,7 +230,17 @@ def test_prorate_is_the_exact_rule_rounded_half_up_once(
         / Fraction(period.length // timedelta(microseconds=1))
     )
     due = prorate(added, price, period, at)
-    assert due - Fraction(1, 2) < exact <= due + Fraction(1, 2)
+    # Half-up: an exact half (x.5) rounds up, so exact lies in [due − ½, due + ½).
+    assert due - Fraction(1, 2) <= exact < due + Fraction(1, 2)
+
+
+def test_an_exact_half_cent_rounds_up() -> None:
+    """The case that showed the bound above was written half-down (found by hypothesis)."""
+    period = period_containing(
+        datetime(2000, 4, 1, tzinfo=UTC), BillingInterval.MONTHLY, datetime(2000, 4, 1, tzinfo=UTC)
+    )
+    at = moment_in(period, 1)
+    assert prorate(50, 10_000_000, period, at) == 500_000_000  # exact: 499,999,999.5
 
 
 @settings(max_examples=200, deadline=None)

@@ -25,7 +25,7 @@ from bot.domain.policy import read_count
 from bot.domain.pricing import confirms
 from bot.integrations.slack_errors import slack_error
 from bot.readmodels import Admin
-from bot.services.outbox import PlaceOrder, hold
+from bot.services.outbox import PlaceOrder
 from bot.services.quotes import preview
 from handlers.middleware import Caller, listener
 from handlers.surfaces import Interaction
@@ -116,22 +116,31 @@ async def on_order_now(
     if isinstance(count, str):
         await slack.ack_errors(Block.ADD_COUNT, count)
         return
-    admin = await admin_for(caller, state)
-    seen = await preview(runtime.services, admin.account_id, count)
-    if not seen.outcome.decision.allowed:
-        # Beyond what the rules allow (the input's max_value): an error on the input, as
-        # Slack shows its own. The reason names the route, whose button the quote shows.
-        await slack.ack_errors(Block.ADD_COUNT, seen.outcome.decision.reason)
-        return
+    if not state.belongs_to(caller.user_id, caller.team_id):
+        raise MalformedPayload()
     if not confirms(state.quote, count):
+        # No price on screen for this number (rare: Order Now before the quote arrived).
         # Nobody is charged a price they have not seen: show it and ask again.
+        admin = await caller.admin_of(state.account_id, "add licenses")
+        seen = await preview(runtime.services, admin.account_id, count)
+        if not seen.outcome.decision.allowed:
+            # Beyond what the rules allow (the input's max_value): an error on the input,
+            # as Slack shows its own. The reason names the route, whose button the quote
+            # shows.
+            await slack.ack_errors(Block.ADD_COUNT, seen.outcome.decision.reason)
+            return
         notice = confirm_price_notice(count)
         await slack.ack_update(build_add_modal_for(seen, state, count, notice=notice))
         return
-    # The order is durable before the ack: whatever happens next, it is placed or the
-    # admin is told why not (bot/effects/orders.py).
-    held = await hold(
-        runtime.services,
+    # The quote the bot sealed into the modal answers Order Now: the ack needs no
+    # database. Who may order, the rules and the price are checked again in the service,
+    # under the account's lock (bot/effects/orders.py tells the admin if it refuses).
+    confirmed_at = runtime.services.clock()
+    await slack.ack_update(build_placing_modal(state, count))
+    # The outcome must not reach Slack before the "placing" view it replaces.
+    await caller.answered()
+    admin = await caller.admin_of(state.account_id, "add licenses")
+    await runtime.effects.place_now(
         PlaceOrder(
             account_id=admin.account_id,
             team_id=caller.team_id,
@@ -140,14 +149,10 @@ async def on_order_now(
             add=count,
             idempotency_key=state.idempotency_key,
             quote=state.quote,
-            confirmed_at=runtime.services.clock(),
+            confirmed_at=confirmed_at,
             modal_id=state.modal_id,
-        ),
+        )
     )
-    await slack.ack_update(build_placing_modal(state, count))
-    # The receipt must not reach Slack before the "placing" view it replaces.
-    await caller.answered()
-    await runtime.effects.run_held(held)
     # The receipt DM and App Home were queued with the order; carry them out now.
     runtime.drain_soon()
 

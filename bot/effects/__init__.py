@@ -69,6 +69,19 @@ class Effects:
                     done += entry not in repeated
             return done
 
+    async def place_now(self, order: outbox.PlaceOrder) -> None:
+        """An Order Now just acknowledged: placed here, its outbox entry written with it."""
+        try:
+            await orders.place_confirmed_order(self.deps, order, live=True)
+        except Exception as exc:
+            # Its entry, if the reservation committed, is the scheduler's once its hold ends.
+            log.warning(
+                "order %s left to the scheduler: %s: %s",
+                order.idempotency_key,
+                type(exc).__name__,
+                exc,
+            )
+
     async def run_held(self, held: outbox.Claimed) -> None:
         """Carry out an entry this process holds (`outbox.hold`), without waiting for a drain."""
         if await self._run(held):

@@ -44,7 +44,15 @@ log = logging.getLogger(__name__)
 WAIT_FOR_PENDING_SECONDS = 15.0
 
 
-async def place_confirmed_order(deps: EffectDeps, effect: PlaceOrder) -> None:
+async def place_confirmed_order(
+    deps: EffectDeps, effect: PlaceOrder, *, live: bool = False
+) -> None:
+    """Place the order and show the outcome in its modal.
+
+    `live`: right after Order Now's ack, in the listener. The effect is then written with
+    the order's reservation (so the scheduler finishes it if this process dies) and marked
+    done with its outcome; from the outbox it is already an entry.
+    """
     services = deps.services
     state = AddModalState(
         account_id=effect.account_id,
@@ -80,6 +88,7 @@ async def place_confirmed_order(deps: EffectDeps, effect: PlaceOrder) -> None:
                 effect.quote,
                 effect.confirmed_at,
                 wait_for_pending=WAIT_FOR_PENDING_SECONDS,
+                intent=effect if live else None,
             )
         except QuoteNotHonoured as stale:
             fresh = await preview(services, effect.account_id, effect.add)

@@ -67,6 +67,9 @@ class BillingRefused(Exception):
 class BillingProvider(Protocol):
     # Whether accounts need `stripe_customer` / `stripe_subscription` to be charged.
     needs_customer: bool
+    # Whether charges are booked in our own database: then an order's charge is written in
+    # the transaction that settles it (`book`), since no network call is involved.
+    local: bool
 
     async def charge(self, request: ChargeRequest) -> str:
         """Charge once per idempotency key and return the charge reference."""
@@ -92,29 +95,35 @@ def new_reference(prefix: str) -> str:
 
 
 class LedgerBilling:
-    """Charges booked in our own database, each in a transaction of its own."""
+    """Charges booked in our own database."""
 
     needs_customer = False
+    local = True
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
+    async def book(self, session: AsyncSession, request: ChargeRequest) -> str:
+        """The charge, written in the caller's transaction (once per idempotency key)."""
+        existing = await self._booked(session, request.idempotency_key)
+        if existing is not None:
+            return existing
+        entry = LedgerCharge(
+            reference=new_reference("CH"),
+            idempotency_key=request.idempotency_key,
+            account_id=request.account_id,
+            amount_minor=request.amount_minor,
+            currency=request.currency,
+            description=request.description,
+        )
+        session.add(entry)
+        return entry.reference
+
     async def charge(self, request: ChargeRequest) -> str:
+        """The charge in a transaction of its own."""
         try:
             async with self._sessions() as session, session.begin():
-                existing = await self._booked(session, request.idempotency_key)
-                if existing is not None:
-                    return existing
-                entry = LedgerCharge(
-                    reference=new_reference("CH"),
-                    idempotency_key=request.idempotency_key,
-                    account_id=request.account_id,
-                    amount_minor=request.amount_minor,
-                    currency=request.currency,
-                    description=request.description,
-                )
-                session.add(entry)
-                return entry.reference
+                return await self.book(session, request)
         except IntegrityError:
             # The same key booked at the same moment by another worker: theirs stands.
             async with self._sessions() as session, session.begin():
@@ -146,6 +155,7 @@ class StripeBilling:
     """Total Due Today as one off-session PaymentIntent; the license count as the quantity."""
 
     needs_customer = True
+    local = False
 
     def __init__(self, client: StripeClient) -> None:
         self._client = client

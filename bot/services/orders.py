@@ -28,6 +28,7 @@ from bot.integrations.billing import (
     ChargeDeclined,
     ChargeInProgress,
     ChargeRequest,
+    LedgerBilling,
     new_reference,
 )
 from bot.models import Account, Order
@@ -36,11 +37,14 @@ from bot.services import audit
 from bot.services.accounts import contacts_of, load_account, lock_for_admin, terms_of
 from bot.services.context import ServiceContext
 from bot.services.outbox import (
+    Effect,
     PublishHome,
     SendOrderFailed,
     SendReceipt,
     SyncSubscription,
     enqueue,
+    hold_in,
+    mark_done,
 )
 
 log = logging.getLogger(__name__)
@@ -102,8 +106,12 @@ async def place_order(
     shown_quote: Quote | None,
     confirmed_at: datetime | None = None,
     wait_for_pending: float = 0.0,
+    intent: Effect | None = None,
 ) -> Receipt:
     """Order the licenses once per idempotency key: reserve, charge, then record the outcome.
+
+    `intent` is the outbox entry that finishes this order if this process dies: it is
+    written with the reservation, held by this process, and marked done with the outcome.
 
     While another order of the account is being charged, this one waits for it up to
     `wait_for_pending` seconds (two admins clicking at once both get their order), then
@@ -119,8 +127,8 @@ async def place_order(
     try:
         while True:
             try:
-                order = await _reserve(
-                    ctx, account_id, admin, add, idempotency_key, shown_quote, confirmed_at
+                order, held = await _reserve(
+                    ctx, account_id, admin, add, idempotency_key, shown_quote, confirmed_at, intent
                 )
                 break
             except OrderPending:
@@ -135,10 +143,10 @@ async def place_order(
             )
         if existing is None:
             raise
-        order = _replay(existing, account_id, add)
+        order, held = _replay(existing, account_id, add), None
     if order.replayed and order.status != PENDING:
         return order
-    finished = await complete_order(ctx, order.reference)
+    finished = await complete_order(ctx, order.reference, done_entry=held)
     return replace(finished, replayed=order.replayed)
 
 
@@ -156,8 +164,12 @@ async def _reserve(
     idempotency_key: str,
     shown_quote: Quote | None,
     confirmed_at: datetime | None,
-) -> Receipt:
-    """Step 1, one short transaction: check, then write the order down as pending."""
+    intent: Effect | None = None,
+) -> tuple[Receipt, int | None]:
+    """Step 1, one short transaction: check, then write the order down as pending.
+
+    Returns the order and, with an `intent`, the id of its held outbox entry.
+    """
     now = ctx.clock()
     async with ctx.sessions() as session, session.begin():
         # The row lock serialises orders of one account: the rules below see the
@@ -167,7 +179,7 @@ async def _reserve(
             select(Order).where(Order.idempotency_key == idempotency_key)
         )
         if existing is not None:
-            return _replay(existing, account_id, add)
+            return _replay(existing, account_id, add), None
         in_flight = await session.scalar(
             select(Order).where(Order.account_id == account.id, Order.status == PENDING)
         )
@@ -213,8 +225,9 @@ async def _reserve(
             created_at=now,
         )
         session.add(order)
+        held = None if intent is None else (await hold_in(session, intent, now)).id
         await session.flush()
-        return receipt_of(order)
+        return receipt_of(order), held
 
 
 def charge_key(reference: str) -> str:
@@ -222,7 +235,9 @@ def charge_key(reference: str) -> str:
     return f"licensebot-order-{reference}"
 
 
-async def complete_order(ctx: ServiceContext, reference: str) -> Receipt:
+async def complete_order(
+    ctx: ServiceContext, reference: str, done_entry: int | None = None
+) -> Receipt:
     """Steps 2 and 3 of a pending order: charge outside any transaction, then record it.
 
     Safe to run again, by anyone, at any time: the charge carries the order's key, and
@@ -251,7 +266,10 @@ async def complete_order(ctx: ServiceContext, reference: str) -> Receipt:
             customer=account.stripe_customer,
         )
     if request.amount_minor == 0:
-        return await settle_paid(ctx, reference, None)
+        return await settle_paid(ctx, reference, None, done_entry=done_entry)
+    if ctx.billing.local:
+        # Our own book: the charge commits with the order, in one transaction.
+        return await settle_paid(ctx, reference, None, done_entry=done_entry, book=request)
     try:
         if in_progress is not None:
             return await _follow_up(ctx, reference, in_progress)
@@ -262,17 +280,17 @@ async def complete_order(ctx: ServiceContext, reference: str) -> Receipt:
             return await settle_failed(ctx, reference, UNCONFIRMED)
         charge_reference = await ctx.billing.charge(request)
     except ChargeDeclined as declined:
-        return await settle_failed(ctx, reference, declined.message)
+        return await settle_failed(ctx, reference, declined.message, done_entry=done_entry)
     except BillingRefused as refused:
         log.error("order %s could not be charged: %s", reference, refused)
-        return await settle_failed(ctx, reference, NOT_CHARGEABLE)
+        return await settle_failed(ctx, reference, NOT_CHARGEABLE, done_entry=done_entry)
     except ChargeInProgress as started:
         log.info("order %s: %s", reference, started)
         return await _note_charge(ctx, reference, started.reference)
     except BillingUnavailable as unknown:
         log.warning("order %s stays pending: %s", reference, unknown)
         return await _note_charge(ctx, reference, None)
-    return await settle_paid(ctx, reference, charge_reference)
+    return await settle_paid(ctx, reference, charge_reference, done_entry=done_entry)
 
 
 async def _follow_up(ctx: ServiceContext, reference: str, charge_reference: str) -> Receipt:
@@ -310,13 +328,29 @@ NOT_CHARGEABLE = (
 )
 
 
-async def settle_paid(ctx: ServiceContext, reference: str, charge_reference: str | None) -> Receipt:
-    """Step 3 on success, one short transaction: paid, licenses raised, receipt queued."""
+async def settle_paid(
+    ctx: ServiceContext,
+    reference: str,
+    charge_reference: str | None,
+    *,
+    done_entry: int | None = None,
+    book: ChargeRequest | None = None,
+) -> Receipt:
+    """Step 3 on success, one short transaction: paid, licenses raised, receipt queued.
+
+    `book`: a charge for the built-in ledger, written here with the order it pays.
+    `done_entry`: the held outbox entry this outcome completes.
+    """
     now = ctx.clock()
     async with ctx.sessions() as session, session.begin():
         order, account = await _order_of_locked_account(session, reference)
+        if done_entry is not None:
+            await mark_done(session, done_entry, now)
         if order.status == PAID:
             return receipt_of(order)
+        if book is not None:
+            assert isinstance(ctx.billing, LedgerBilling)
+            charge_reference = await ctx.billing.book(session, book)
         # A failed order is settled as paid only when the provider says its charge went
         # through after all (a webhook): the money was taken, so the licenses are given.
         before = account.licenses
@@ -350,11 +384,15 @@ async def settle_paid(ctx: ServiceContext, reference: str, charge_reference: str
     return receipt
 
 
-async def settle_failed(ctx: ServiceContext, reference: str, message: str) -> Receipt:
+async def settle_failed(
+    ctx: ServiceContext, reference: str, message: str, *, done_entry: int | None = None
+) -> Receipt:
     """Step 3 on a decline: failed, licenses unchanged, the admin told why by DM."""
     now = ctx.clock()
     async with ctx.sessions() as session, session.begin():
         order, account = await _order_of_locked_account(session, reference)
+        if done_entry is not None:
+            await mark_done(session, done_entry, now)
         if order.status != PENDING:
             return receipt_of(order)
         order.status = FAILED

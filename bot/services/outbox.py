@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.pricing import Quote
@@ -274,17 +274,31 @@ async def hold(ctx: ServiceContext, effect: Effect) -> Claimed:
 
     If the caller dies first, the scheduler finds it when the hold ends and carries it out.
     """
+    async with ctx.sessions() as session, session.begin():
+        return await hold_in(session, effect, ctx.clock())
+
+
+async def hold_in(session: AsyncSession, effect: Effect, now: datetime) -> Claimed:
+    """`hold`, in the caller's transaction: held if and only if the change commits."""
     row = OutboxEntry(
         kind=effect.kind.value,
         payload=effect.model_dump(mode="json"),
         status="pending",
         attempts=1,
-        next_attempt_at=ctx.clock() + HOLD,
+        next_attempt_at=now + HOLD,
     )
-    async with ctx.sessions() as session, session.begin():
-        session.add(row)
-        await session.flush()
-        return Claimed(row.id, row.kind, dict(row.payload), row.attempts)
+    session.add(row)
+    await session.flush()
+    return Claimed(row.id, row.kind, dict(row.payload), row.attempts)
+
+
+async def mark_done(session: AsyncSession, entry_id: int, now: datetime) -> None:
+    """An entry's work finished in the caller's transaction: done if and only if it commits."""
+    await session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.id == entry_id)
+        .values(status="done", done_at=now, last_error=None)
+    )
 
 
 def superseded(claimed: list[Claimed]) -> list[Claimed]:

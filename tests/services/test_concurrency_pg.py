@@ -111,6 +111,8 @@ OTHERS = [f"other{n}" for n in range(5)]
 class SlowProvider(LedgerBilling):
     """The ledger, taking as long as a card network; each charge checks the row is free."""
 
+    local = False  # charged as a remote provider is: through `charge`, between transactions
+
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__(ctx.sessions)
         self.engine = ctx.sessions.kw["bind"]

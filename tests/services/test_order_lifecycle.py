@@ -52,6 +52,8 @@ class ScriptedBilling(LedgerBilling):
     BillingUnavailable; BOOK (and an empty script) books it as the ledger does.
     """
 
+    local = False  # charged as a remote provider is: through `charge`, between transactions
+
     def __init__(self, ctx: ServiceContext, *outcomes: Any, needs_customer: bool = False) -> None:
         super().__init__(ctx.sessions)
         self.outcomes = list(outcomes)
@@ -306,7 +308,7 @@ async def test_an_order_reserved_before_a_crash_is_charged_once_and_replays_as_p
     ctx = with_provider(ctx, provider)
 
     # Step 1 committed, then the process died before charging.
-    reserved = await _reserve(at(ctx, MID_NOVEMBER), "acme", ANN, 3, "key-1", None, None)
+    reserved, _ = await _reserve(at(ctx, MID_NOVEMBER), "acme", ANN, 3, "key-1", None, None)
     assert reserved.status == "pending"
     assert provider.requests == []
     assert await licenses_of(ctx) == 10
@@ -343,7 +345,7 @@ async def test_a_rerun_of_an_order_reserved_before_a_crash_finishes_it(
     await seed(ctx)
     provider = ScriptedBilling(ctx)
     ctx = at(with_provider(ctx, provider), MID_NOVEMBER)
-    reserved = await _reserve(ctx, "acme", ANN, 3, "key-1", None, None)
+    reserved, _ = await _reserve(ctx, "acme", ANN, 3, "key-1", None, None)
 
     rerun = await place_order(ctx, "acme", ANN, 3, "key-1", None)
 

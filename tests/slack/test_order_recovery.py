@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from blocks.ids import Action, Callback
 from bot.bootstrap import bootstrap
-from bot.effects import Effects
+from bot.effects import orders as order_effects
 from bot.scheduler import run_due_work
+from bot.services import orders as order_service
 from bot.services.outbox import HOLD
 from tests.slack.driver import Workspace, assert_calls_ok, block_text
 from tests.slack.test_add_licenses import (
@@ -30,19 +30,27 @@ def receipts(ws: Workspace) -> list[dict[str, Any]]:
     ]
 
 
+class Killed(Exception):
+    """Stands for the process dying at that point."""
+
+
 async def order_three_then_die(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch, *, after_placing: bool = False
 ) -> None:
-    """Ann confirms 3 licenses; the bot acks "Placing your order…" and is killed.
+    """Ann confirms 3 licenses; the bot acks "Placing your order…" and is killed once the
+    order is written down, before it is charged.
 
-    `after_placing`: it dies after the order committed but before it recorded that.
+    `after_placing`: it dies after the order was charged and recorded, before the modal
+    could show the receipt.
     """
 
-    async def killed(self: Effects, held: Any) -> None:
-        if after_placing:
-            await self._run(held)
+    async def killed(*args: Any, **kwargs: Any) -> None:
+        raise Killed()
 
-    monkeypatch.setattr(Effects, "run_held", killed)
+    if after_placing:
+        monkeypatch.setattr(order_effects, "show_account", killed)
+    else:
+        monkeypatch.setattr(order_service, "complete_order", killed)
     monkeypatch.setattr(ws.runtime, "drain_soon", lambda: None)
     await open_add_modal(ws)
     view = await type_count(ws, "3")
@@ -67,7 +75,8 @@ async def test_an_order_acked_before_a_crash_is_placed_after_the_restart(
 ) -> None:
     ws = workspace
     await order_three_then_die(ws, monkeypatch)
-    assert await orders_of(ws) == []
+    [pending] = await orders_of(ws)
+    assert (pending.status, (await totals(ws)).charges) == ("pending", 0)
     assert ws.modal(ANN)["title"]["text"] == "Add licenses"  # still "Placing…"
 
     await restart_after(ws, seconds=HOLD.total_seconds() + 1)
@@ -80,7 +89,7 @@ async def test_an_order_acked_before_a_crash_is_placed_after_the_restart(
     assert_calls_ok(ws)
 
 
-async def test_a_crash_after_the_order_committed_charges_once_and_still_shows_it(
+async def test_a_crash_after_the_order_committed_charges_once_and_sends_the_receipt(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ws = workspace
@@ -89,45 +98,46 @@ async def test_a_crash_after_the_order_committed_charges_once_and_still_shows_it
 
     await restart_after(ws, seconds=HOLD.total_seconds() + 1)
 
-    assert len(await orders_of(ws)) == 1
+    [order] = await orders_of(ws)
+    assert order.status == "paid"
+    assert (await totals(ws)).charges == 1
+    # The outcome was recorded with the order: nothing is redone, and the receipt that was
+    # queued with it arrives (the "placing" screen says it would).
+    assert len(receipts(ws)) == 1
+
+
+async def test_an_order_written_down_before_a_crash_is_finished_even_much_later(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = workspace
+    await order_three_then_die(ws, monkeypatch)
+    [pending] = await orders_of(ws)
+
+    # The account took no other order meanwhile (its order was pending), so the price
+    # reserved with it stands.
+    await restart_after(ws, minutes=20)
+
+    [order] = await orders_of(ws)
+    assert (order.reference, order.status) == (pending.reference, "paid")
+    assert order.due_today_minor == pending.due_today_minor
     assert (await totals(ws)).charges == 1
     assert ws.modal(ANN)["title"]["text"] == "Order placed"
     assert len(receipts(ws)) == 1
 
 
-async def test_an_order_resumed_after_its_price_ran_out_is_not_placed_and_says_so(
-    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    ws = workspace
-    await order_three_then_die(ws, monkeypatch)
-
-    await restart_after(ws, minutes=20)
-
-    assert await orders_of(ws) == []
-    told = block_text(ws.modal(ANN)["blocks"])
-    assert "Your order of 3 licenses was not placed, and nothing was charged." in told
-    assert "interrupted" in told
-    assert ws.slack.messages.get(ws.slack.dm_channel(ANN), []) == []
-
-
-async def test_when_the_modal_is_gone_the_admin_is_told_by_dm_with_a_way_to_order_again(
+async def test_when_the_modal_is_gone_the_receipt_still_arrives_by_dm(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ws = workspace
     await order_three_then_die(ws, monkeypatch)
     ws.slack.close_modal(ANN)
 
-    await restart_after(ws, minutes=20)
+    await restart_after(ws, seconds=HOLD.total_seconds() + 1)
 
-    assert await orders_of(ws) == []
-    [dm] = ws.slack.messages[ws.slack.dm_channel(ANN)]
-    assert dm["text"].startswith(
-        "Your order of 3 licenses was not placed, and nothing was charged."
-    )
-    # Its button opens the add modal again.
-    await ws.click_in_message(ANN, ws.slack.dm_channel(ANN), dm, Action.OPEN_ADD)
-    await ws.settle()
-    assert ws.modal(ANN)["callback_id"] == Callback.ADD
+    [order] = await orders_of(ws)
+    assert order.status == "paid"
+    [receipt] = receipts(ws)
+    assert order.reference in receipt["text"]
 
 
 async def test_an_order_while_another_is_being_charged_is_refused_with_why(
@@ -140,7 +150,7 @@ async def test_an_order_while_another_is_being_charged_is_refused_with_why(
     ws = workspace
     monkeypatch.setattr(order_effects, "WAIT_FOR_PENDING_SECONDS", 0.3)
     # Erin's order is written down and its charge under way (no answer yet).
-    earlier = await _reserve(
+    earlier, _ = await _reserve(
         ws.services, "acme", AdminIdentity("U0ERIN", "erin@acme.example"), 2, "erin-1", None, None
     )
 

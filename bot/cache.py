@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 Value = TypeVar("Value")
@@ -12,6 +14,9 @@ class TtlCache(Generic[Value]):
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
         self._entries: dict[str, tuple[float, Value]] = {}
+        self._loading: dict[str, asyncio.Future[Value]] = {}
+        # Bumped by every forget: a load that began before it may have read the old row.
+        self._generation = 0
 
     def get(self, key: str) -> tuple[bool, Value | None]:
         """(True, value) for a fresh entry, else (False, None)."""
@@ -23,5 +28,39 @@ class TtlCache(Generic[Value]):
     def put(self, key: str, value: Value) -> None:
         self._entries[key] = (time.monotonic(), value)
 
-    def forget(self) -> None:
-        self._entries.clear()
+    async def get_or_load(self, key: str, load: Callable[[], Awaitable[Value]]) -> Value:
+        """The fresh entry, else `load()`'s answer; one load per key at a time.
+
+        Requests that miss the same key together wait for the one load instead of each
+        going to the database.
+        """
+        hit = self._entries.get(key)
+        if hit is not None and time.monotonic() - hit[0] <= self.ttl:
+            return hit[1]
+        loading = self._loading.get(key)
+        if loading is not None:
+            return await asyncio.shield(loading)
+        future: asyncio.Future[Value] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        began = self._generation
+        try:
+            value = await load()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it, nobody else must
+            raise
+        finally:
+            del self._loading[key]
+        future.set_result(value)
+        if began == self._generation:
+            self.put(key, value)
+        return value
+
+    def forget(self, *keys: str) -> None:
+        """Drop these keys (a load under way is not kept either); no keys: everything."""
+        self._generation += 1
+        if not keys:
+            self._entries.clear()
+            return
+        for key in keys:
+            self._entries.pop(key, None)

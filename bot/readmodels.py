@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.domain.money import decimal_string
 from bot.domain.periods import BillingPeriod
+from bot.domain.plans import BillingInterval
 from bot.domain.policy import Contacts, Decision, licenses_after_removal
 from bot.domain.pricing import AccountTerms, Quote, iso
 from bot.domain.removal import RemovalStatus, Timing
@@ -142,6 +143,8 @@ class Receipt:
     placed_at: datetime
     ordered_by: str
     status: str = "paid"
+    # The account's billing interval when ordered ("per month" or "per year" on receipts).
+    interval: BillingInterval = BillingInterval.MONTHLY
     # Why a failed order failed, in the billing provider's words.
     failure_message: str | None = None
     # True when this key's order already existed: nothing new was charged.

@@ -203,7 +203,7 @@ async def deliver(ws: Workspace, payload: dict[str, Any]) -> tuple[int, Any]:
 
 async def pending_order(ws: Workspace, add: int = 3, key: str = "webhook-1") -> Receipt:
     """An order written down as pending (step 1), its charge not settled by the bot."""
-    receipt, _ = await _reserve(ws.services, "acme", AdminIdentity(ANN), add, key, None, None)
+    receipt, _, _ = await _reserve(ws.services, "acme", AdminIdentity(ANN), add, key, None, None)
     assert receipt.status == "pending"
     return receipt
 

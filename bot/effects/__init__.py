@@ -59,15 +59,17 @@ class Effects:
         """Run what is due now; returns how many entries succeeded."""
         # One drain at a time per process; other processes are kept apart by row claims.
         async with self._lock:
-            done = 0
             claimed = await outbox.claim_due(self.deps.services, limit)
             repeated = outbox.superseded(claimed)
+            # A repeated entry's work is done by the later one: the last one wins.
+            finished = [entry.id for entry in repeated]
             for entry in claimed:
-                # A repeated entry's work is done by the later one: the last one wins.
-                if entry in repeated or await self._run(entry):
-                    await outbox.complete(self.deps.services, entry.id)
-                    done += entry not in repeated
-            return done
+                if entry not in repeated and await self._run(entry):
+                    finished.append(entry.id)
+            # Recorded together: after a crash before this, those effects run again,
+            # which each of them is written to survive.
+            await outbox.complete(self.deps.services, *finished)
+            return len(finished) - len(repeated)
 
     async def place_now(self, order: outbox.PlaceOrder) -> None:
         """An Order Now just acknowledged: placed here, its outbox entry written with it."""

@@ -8,7 +8,6 @@ from blocks.add import order_declined_blocks, order_declined_text, receipt_block
 from blocks.removal import requester_update_text
 from blocks.text import per_period
 from bot.effects.context import EffectDeps
-from bot.services.accounts import show_account
 from bot.services.orders import get_receipt
 from bot.services.outbox import NotifyRequester, SendDm, SendOrderFailed, SendReceipt
 
@@ -36,8 +35,7 @@ async def send_queued_dm(deps: EffectDeps, effect: SendDm) -> None:
 
 async def send_receipt(deps: EffectDeps, effect: SendReceipt) -> None:
     receipt = await get_receipt(deps.services, effect.reference)
-    account = await show_account(deps.services, receipt.account_id)
-    interval = per_period(account.terms.interval)
+    interval = per_period(receipt.interval)
     blocks = receipt_blocks(receipt, interval)
     await dm(deps, effect.team_id, receipt.ordered_by, receipt_text(receipt), blocks)
 

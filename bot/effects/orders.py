@@ -30,7 +30,6 @@ from bot.domain.errors import QuoteNotHonoured, ServiceError
 from bot.effects.context import CURRENT_ENTRY, EffectDeps
 from bot.integrations.slack_errors import slack_error
 from bot.readmodels import AdminIdentity
-from bot.services.accounts import show_account
 from bot.services.billing import sync_licenses_to_provider
 from bot.services.orders import complete_order, order_by_key, place_order
 from bot.services.outbox import PlaceOrder, SendDm, SyncSubscription, enqueue_now
@@ -107,8 +106,7 @@ async def place_confirmed_order(
     elif receipt.status == "pending":
         done = build_order_processing_modal(receipt, state.external_id)
     else:
-        account = await show_account(services, receipt.account_id)
-        done = build_receipt_modal(receipt, per_period(account.terms.interval), state.external_id)
+        done = build_receipt_modal(receipt, per_period(receipt.interval), state.external_id)
     try:
         await deps.update_modal(effect.team_id, done, state.external_id)
     except SlackApiError as exc:

@@ -20,6 +20,7 @@ from bot.domain.errors import (
     RefusedByRules,
 )
 from bot.domain.money import format_money
+from bot.domain.plans import BillingInterval
 from bot.domain.policy import decide_add
 from bot.domain.pricing import Quote, build_quote, iso
 from bot.integrations.billing import (
@@ -73,8 +74,14 @@ def receipt_of(order: Order) -> Receipt:
         placed_at=order.created_at,
         ordered_by=order.ordered_by,
         status=order.status,
+        interval=interval_of(order.period_start, order.period_end),
         failure_message=order.failure_message,
     )
+
+
+def interval_of(start: datetime, end: datetime) -> BillingInterval:
+    """A billing period's interval, from its length: months are 28 to 31 days, years more."""
+    return BillingInterval.ANNUAL if end - start > timedelta(days=62) else BillingInterval.MONTHLY
 
 
 def honours(shown: Quote, fresh: Quote, now: datetime, ttl_seconds: int) -> str | None:
@@ -127,7 +134,7 @@ async def place_order(
     try:
         while True:
             try:
-                order, held = await _reserve(
+                order, held, fresh = await _reserve(
                     ctx, account_id, admin, add, idempotency_key, shown_quote, confirmed_at, intent
                 )
                 break
@@ -143,10 +150,10 @@ async def place_order(
             )
         if existing is None:
             raise
-        order, held = _replay(existing, account_id, add), None
+        order, held, fresh = _replay(existing, account_id, add), None, None
     if order.replayed and order.status != PENDING:
         return order
-    finished = await complete_order(ctx, order.reference, done_entry=held)
+    finished = await complete_order(ctx, order.reference, done_entry=held, fresh=fresh)
     return replace(finished, replayed=order.replayed)
 
 
@@ -165,10 +172,11 @@ async def _reserve(
     shown_quote: Quote | None,
     confirmed_at: datetime | None,
     intent: Effect | None = None,
-) -> tuple[Receipt, int | None]:
+) -> tuple[Receipt, int | None, ChargeRequest | None]:
     """Step 1, one short transaction: check, then write the order down as pending.
 
-    Returns the order and, with an `intent`, the id of its held outbox entry.
+    Returns the order, the id of its held outbox entry (with an `intent`) and, for a new
+    order, its charge.
     """
     now = ctx.clock()
     async with ctx.sessions() as session, session.begin():
@@ -179,7 +187,7 @@ async def _reserve(
             select(Order).where(Order.idempotency_key == idempotency_key)
         )
         if existing is not None:
-            return _replay(existing, account_id, add), None
+            return _replay(existing, account_id, add), None, None
         in_flight = await session.scalar(
             select(Order).where(Order.account_id == account.id, Order.status == PENDING)
         )
@@ -227,7 +235,7 @@ async def _reserve(
         session.add(order)
         held = None if intent is None else (await hold_in(session, intent, now)).id
         await session.flush()
-        return receipt_of(order), held
+        return receipt_of(order), held, charge_request(order, account.stripe_customer)
 
 
 def charge_key(reference: str) -> str:
@@ -235,36 +243,49 @@ def charge_key(reference: str) -> str:
     return f"licensebot-order-{reference}"
 
 
+def charge_request(order: Order, customer: str | None) -> ChargeRequest:
+    """The order's charge. Everything in it comes from the order itself: a retry must send
+    exactly what the first attempt sent, or the provider refuses the key."""
+    return ChargeRequest(
+        account_id=order.account_id,
+        order_reference=order.reference,
+        amount_minor=order.due_today_minor,
+        currency=order.currency,
+        idempotency_key=charge_key(order.reference),
+        description=(
+            f"{licenses_phrase(order.added)} for account {order.account_id}, prorated to "
+            f"{iso(order.period_end)} (order {order.reference})"
+        ),
+        customer=customer,
+    )
+
+
 async def complete_order(
-    ctx: ServiceContext, reference: str, done_entry: int | None = None
+    ctx: ServiceContext,
+    reference: str,
+    done_entry: int | None = None,
+    fresh: ChargeRequest | None = None,
 ) -> Receipt:
     """Steps 2 and 3 of a pending order: charge outside any transaction, then record it.
 
     Safe to run again, by anyone, at any time: the charge carries the order's key, and
     only a pending order is settled.
     """
-    async with ctx.reading() as session, session.begin():
-        order = await session.scalar(select(Order).where(Order.reference == reference))
-        if order is None:
-            raise LookupError(f"no order {reference}")
-        account = await load_account(session, order.account_id)
-        if order.status != PENDING:
-            return receipt_of(order)
-        in_progress, placed_at = order.charge_reference, order.created_at
-        # Everything in the request comes from the order itself: a retry must send exactly
-        # what the first attempt sent, or the provider refuses the key.
-        request = ChargeRequest(
-            account_id=order.account_id,
-            order_reference=order.reference,
-            amount_minor=order.due_today_minor,
-            currency=order.currency,
-            idempotency_key=charge_key(order.reference),
-            description=(
-                f"{licenses_phrase(order.added)} for account {order.account_id}, prorated to "
-                f"{iso(order.period_end)} (order {order.reference})"
-            ),
-            customer=account.stripe_customer,
-        )
+    if fresh is not None:
+        # Just reserved by this caller: nothing to read back.
+        request, in_progress, placed_at = fresh, None, ctx.clock()
+    else:
+        async with ctx.reading() as session, session.begin():
+            order = await session.scalar(select(Order).where(Order.reference == reference))
+            if order is None:
+                raise LookupError(f"no order {reference}")
+            if order.status != PENDING:
+                return receipt_of(order)
+            customer = await session.scalar(
+                select(Account.stripe_customer).where(Account.id == order.account_id)
+            )
+            in_progress, placed_at = order.charge_reference, order.created_at
+            request = charge_request(order, customer)
     if request.amount_minor == 0:
         return await settle_paid(ctx, reference, None, done_entry=done_entry)
     if ctx.billing.local:

@@ -311,13 +311,16 @@ def superseded(claimed: list[Claimed]) -> list[Claimed]:
     return [entry for entry in claimed if key(entry) in last and last[key(entry)] != entry.id]
 
 
-async def complete(ctx: ServiceContext, entry_id: int) -> None:
+async def complete(ctx: ServiceContext, *entry_ids: int) -> None:
+    """These entries are done, in one transaction."""
+    if not entry_ids:
+        return
     async with ctx.sessions() as session, session.begin():
-        row = await session.get(OutboxEntry, entry_id)
-        if row is not None:
-            row.status = "done"
-            row.done_at = ctx.clock()
-            row.last_error = None
+        await session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.id.in_(entry_ids))
+            .values(status="done", done_at=ctx.clock(), last_error=None)
+        )
 
 
 async def fail(ctx: ServiceContext, claimed: Claimed, error: str, *, final: bool = False) -> None:

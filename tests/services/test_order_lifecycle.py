@@ -308,7 +308,7 @@ async def test_an_order_reserved_before_a_crash_is_charged_once_and_replays_as_p
     ctx = with_provider(ctx, provider)
 
     # Step 1 committed, then the process died before charging.
-    reserved, _ = await _reserve(at(ctx, MID_NOVEMBER), "acme", ANN, 3, "key-1", None, None)
+    reserved, _, _ = await _reserve(at(ctx, MID_NOVEMBER), "acme", ANN, 3, "key-1", None, None)
     assert reserved.status == "pending"
     assert provider.requests == []
     assert await licenses_of(ctx) == 10
@@ -345,7 +345,7 @@ async def test_a_rerun_of_an_order_reserved_before_a_crash_finishes_it(
     await seed(ctx)
     provider = ScriptedBilling(ctx)
     ctx = at(with_provider(ctx, provider), MID_NOVEMBER)
-    reserved, _ = await _reserve(ctx, "acme", ANN, 3, "key-1", None, None)
+    reserved, _, _ = await _reserve(ctx, "acme", ANN, 3, "key-1", None, None)
 
     rerun = await place_order(ctx, "acme", ANN, 3, "key-1", None)
 

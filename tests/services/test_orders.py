@@ -22,7 +22,7 @@ from bot.domain.policy import Route
 from bot.models import AuditEntry, LedgerCharge, Order
 from bot.services.accounts import import_accounts, show_account
 from bot.services.context import ServiceContext
-from bot.services.orders import AdminIdentity, place_order
+from bot.services.orders import AdminIdentity, interval_of, place_order
 from bot.services.quotes import quote
 from tests.accounts import account
 
@@ -370,3 +370,25 @@ async def test_a_known_order_reference_shows_nothing_to_someone_who_is_not_an_ad
 
     with pytest.raises(NotAnAdmin):
         await place_order(ctx, "acme", AdminIdentity("U0EVE"), 3, "key-private", None)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "interval"),
+    [
+        (datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC), "monthly"),
+        (datetime(2026, 1, 31, tzinfo=UTC), datetime(2026, 2, 28, tzinfo=UTC), "monthly"),
+        (datetime(2026, 12, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC), "monthly"),
+        (datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC), "annual"),
+        (datetime(2028, 2, 29, tzinfo=UTC), datetime(2029, 2, 28, tzinfo=UTC), "annual"),
+    ],
+)
+def test_a_receipt_says_per_month_or_per_year_from_its_period(
+    start: datetime, end: datetime, interval: str
+) -> None:
+    assert interval_of(start, end).value == interval
+
+
+async def test_an_annual_accounts_receipt_is_per_year(ctx: ServiceContext) -> None:
+    await seed(ctx, GLOBEX)
+    receipt = await place_order(at(ctx, MID_NOVEMBER), "globex", ANN, 1, "key-1", None)
+    assert receipt.interval.value == "annual"

@@ -47,8 +47,11 @@ async def order_three_then_die(
     async def killed(*args: Any, **kwargs: Any) -> None:
         raise Killed()
 
+    def killed_drawing(*args: Any, **kwargs: Any) -> None:
+        raise Killed()
+
     if after_placing:
-        monkeypatch.setattr(order_effects, "show_account", killed)
+        monkeypatch.setattr(order_effects, "build_receipt_modal", killed_drawing)
     else:
         monkeypatch.setattr(order_service, "complete_order", killed)
     monkeypatch.setattr(ws.runtime, "drain_soon", lambda: None)
@@ -150,7 +153,7 @@ async def test_an_order_while_another_is_being_charged_is_refused_with_why(
     ws = workspace
     monkeypatch.setattr(order_effects, "WAIT_FOR_PENDING_SECONDS", 0.3)
     # Erin's order is written down and its charge under way (no answer yet).
-    earlier, _ = await _reserve(
+    earlier, _, _ = await _reserve(
         ws.services, "acme", AdminIdentity("U0ERIN", "erin@acme.example"), 2, "erin-1", None, None
     )
 

@@ -26,7 +26,7 @@ test: $(STAMP)
 	$(BIN)/pytest -q -n auto
 
 bench: $(STAMP)
-	$(BIN)/python -m tests.perf.bench
+	$(BIN)/python -m tests.perf.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Generic, TypeVar
 
 Value = TypeVar("Value")
@@ -64,3 +65,40 @@ class TtlCache(Generic[Value]):
             return
         for key in keys:
             self._entries.pop(key, None)
+
+
+class Turns:
+    """One holder at a time per key (an account's orders), in this process.
+
+    A key's lock exists while someone holds or waits for it, so the map stays small.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = {}
+
+    @asynccontextmanager
+    async def turn(self, key: str, patience: float) -> AsyncIterator[bool]:
+        """Wait up to `patience` seconds for the key; yields whether this holder has it."""
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            held = False
+            if not lock.locked():
+                await lock.acquire()
+                held = True
+            elif patience > 0:
+                try:
+                    await asyncio.wait_for(lock.acquire(), patience)
+                    held = True
+                except TimeoutError:
+                    pass
+            try:
+                yield held
+            finally:
+                if held:
+                    lock.release()
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key], self._locks[key]

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cache import TtlCache
+from bot.cache import TtlCache, Turns
 from bot.config import Settings
 from bot.db import read_sessions
 from bot.integrations.billing import BillingProvider, LedgerBilling
@@ -29,6 +29,9 @@ class ServiceContext:
     # Every write in this process forgets them all, so what an admin sees is never older
     # than the ttl (writes by other processes included).
     recent: TtlCache[Account | None] = field(default_factory=lambda: TtlCache(ttl=2.0))
+    # Orders of one account take turns in this process; the database's rule (one pending
+    # order per account) keeps processes apart.
+    order_turns: Turns = field(default_factory=Turns)
 
     def __post_init__(self) -> None:
         if self.reads is None:

@@ -131,30 +131,51 @@ async def place_order(
     reached; the recovery job finishes it).
     """
     deadline = time.monotonic() + wait_for_pending
-    try:
-        while True:
-            try:
-                order, held, fresh = await _reserve(
-                    ctx, account_id, admin, add, idempotency_key, shown_quote, confirmed_at, intent
+    async with ctx.order_turns.turn(account_id, wait_for_pending):
+        try:
+            while True:
+                try:
+                    order, held, fresh = await _reserve(
+                        ctx,
+                        account_id,
+                        admin,
+                        add,
+                        idempotency_key,
+                        shown_quote,
+                        confirmed_at,
+                        intent,
+                    )
+                    break
+                except OrderPending:
+                    # Another process's order: wait (reading, not writing) until it resolves.
+                    if not await _wait_while_pending(ctx, account_id, deadline):
+                        raise
+        except IntegrityError:
+            # The same key was used concurrently for another account; the winner stands.
+            async with ctx.reading() as session, session.begin():
+                existing = await session.scalar(
+                    select(Order).where(Order.idempotency_key == idempotency_key)
                 )
-                break
-            except OrderPending:
-                if time.monotonic() >= deadline:
-                    raise
-                await asyncio.sleep(PENDING_POLL_SECONDS)
-    except IntegrityError:
-        # The same key was used concurrently for another account; the winner stands.
-        async with ctx.reading() as session, session.begin():
-            existing = await session.scalar(
-                select(Order).where(Order.idempotency_key == idempotency_key)
-            )
-        if existing is None:
-            raise
-        order, held, fresh = _replay(existing, account_id, add), None, None
-    if order.replayed and order.status != PENDING:
-        return order
-    finished = await complete_order(ctx, order.reference, done_entry=held, fresh=fresh)
+            if existing is None:
+                raise
+            order, held, fresh = _replay(existing, account_id, add), None, None
+        if order.replayed and order.status != PENDING:
+            return order
+        finished = await complete_order(ctx, order.reference, done_entry=held, fresh=fresh)
     return replace(finished, replayed=order.replayed)
+
+
+async def _wait_while_pending(ctx: ServiceContext, account_id: str, deadline: float) -> bool:
+    """Until the account has no pending order (True) or the deadline passes (False)."""
+    while time.monotonic() < deadline:
+        await asyncio.sleep(PENDING_POLL_SECONDS)
+        async with ctx.reading() as session, session.begin():
+            pending = await session.scalar(
+                select(Order.id).where(Order.account_id == account_id, Order.status == PENDING)
+            )
+        if pending is None:
+            return True
+    return False
 
 
 def _replay(order: Order, account_id: str, add: int) -> Receipt:

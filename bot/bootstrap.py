@@ -38,6 +38,8 @@ from bot.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
 
+AFTER_ACK_CONCURRENCY = 32
+
 
 class BackgroundWork:
     """What the bot still does after answering Slack: listeners past their ack, drains.
@@ -77,6 +79,11 @@ class Runtime:
     installations: AsyncInstallationStore | None = None
     socket_mode: bool = False
     work: BackgroundWork = field(default_factory=BackgroundWork)
+    # Listeners' work after their ack, at most this many at once: under overload it
+    # queues here, while acks (which come before) keep going out.
+    after_ack: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(AFTER_ACK_CONCURRENCY)
+    )
 
     @property
     def engine(self) -> AsyncEngine:

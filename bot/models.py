@@ -132,6 +132,8 @@ class Order(Base):
             postgresql_where=text("status = 'pending'"),
         ),
         Index("orders_by_status", "status", "created_at"),
+        # Newest first per account, without a sort.
+        Index("orders_by_account", "account_id", "created_at", "id"),
     )
 
 

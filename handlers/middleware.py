@@ -128,14 +128,19 @@ def listener(func: Callable[..., Awaitable[None]]) -> Callable[[AsyncArgs], Awai
         task = asyncio.current_task()
         if task is not None:
             runtime.work.track(task)
+        given = {name: _argument(hints.get(name), name, args, runtime) for name in names}
         try:
-            await func(**{name: _argument(hints.get(name), name, args, runtime) for name in names})
+            await func(**given)
         except Exception as error:
             if args.ack.response is None:
                 raise  # Bolt hands it to the error handler, which answers in the ack
             # After the ack Bolt would forget the ack it sent; answer here, the same way.
             body = args.body or {}
             await answer_error(error, body, args.ack, args.client, args.respond, None, runtime)
+        finally:
+            for value in given.values():
+                if isinstance(value, Interaction):
+                    value.done()
 
     run.__name__ = run.__qualname__ = func.__name__
     return run

@@ -43,6 +43,7 @@ class Interaction:
         self._respond = respond
         self._runtime = runtime
         self.user_id = user_of(body)
+        self._working = False
 
     def sealed(self, view: View) -> View:
         return sealed_view(view, self._runtime.settings.seal_key)
@@ -57,6 +58,7 @@ class Interaction:
 
     async def ack(self) -> None:
         await self._ack()
+        await self._queue_for_work()
 
     async def ack_errors(self, block_id: str, text: str) -> None:
         """Refuse a modal submit: `text` under the input, and nothing changes."""
@@ -65,6 +67,19 @@ class Interaction:
     async def ack_update(self, view: View) -> None:
         """Accept a modal submit by replacing the modal with `view`."""
         await self._ack(response_action="update", view=self.sealed(view))
+        await self._queue_for_work()
+
+    async def _queue_for_work(self) -> None:
+        """After the ack, wait for a slot: under overload the work queues, acks don't."""
+        if not self._working:
+            await self._runtime.after_ack.acquire()
+            self._working = True
+
+    def done(self) -> None:
+        """The listener finished: its slot goes to the next one waiting."""
+        if self._working:
+            self._working = False
+            self._runtime.after_ack.release()
 
     # --- after the ack -----------------------------------------------------------------
 

@@ -171,3 +171,43 @@ async def test_a_number_input_in_an_odd_form_gets_the_usual_message(
     assert explanation in shown
     assert await snapshot(ws) == before
     assert logged_errors(caplog) == []
+
+
+async def test_under_overload_the_work_after_the_ack_queues_and_acks_still_go_out(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    import handlers.add_licenses as add_licenses
+    from tests.slack.test_add_licenses import ANN, open_add_modal
+
+    ws = workspace
+    await open_add_modal(ws)
+    ws.runtime.after_ack = asyncio.Semaphore(1)
+    release = asyncio.Event()
+    started: list[str] = []
+    real_preview = add_licenses.preview
+
+    async def slow_preview(*args: object, **kwargs: object) -> object:
+        started.append("preview")
+        await release.wait()
+        return await real_preview(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(add_licenses, "preview", slow_preview)
+
+    answers = await asyncio.wait_for(
+        asyncio.gather(
+            ws.type_number(ANN, Block.ADD_COUNT, Action.ADD_COUNT, "2"),
+            ws.type_number(ANN, Block.ADD_COUNT, Action.ADD_COUNT, "3"),
+        ),
+        timeout=2,
+    )
+
+    # Both acked at once; only one keystroke's work runs, the other waits for its slot.
+    assert [answer.status for answer in answers] == [200, 200]
+    await asyncio.sleep(0.1)
+    assert started == ["preview"]
+    release.set()
+    await ws.settle()
+    assert started == ["preview", "preview"]
+    assert "3 × $49.00" in block_text(ws.modal(ANN)["blocks"])

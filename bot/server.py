@@ -51,12 +51,12 @@ async def dispatch(app: AsyncApp, secret: str, request: web.Request) -> web.Stre
     stamp, signature = headers.get(TIMESTAMP_HEADER), headers.get(SIGNATURE_HEADER)
     if not is_signed(secret, stamp, signature, body, time.time()):
         return web.Response(status=401, text="invalid signature")
-    if not is_slack_shaped(body, request.content_type):
-        return web.Response(status=400, text="not a request Slack sends")
     try:
         bolt_request = await to_bolt_request(request)
     except (AttributeError, KeyError, TypeError, ValueError, IndexError):
         # Fields Bolt reads that no request of Slack's would carry so (see slack_shapes).
+        return web.Response(status=400, text="not a request Slack sends")
+    if not is_slack_shaped(bolt_request.body, request.content_type, body):
         return web.Response(status=400, text="not a request Slack sends")
     sent = asyncio.Event()
     bolt_request.context[RESPONSE_SENT_KEY] = sent

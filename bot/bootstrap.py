@@ -39,6 +39,7 @@ from bot.services.context import ServiceContext
 log = logging.getLogger(__name__)
 
 AFTER_ACK_CONCURRENCY = 32
+DRAIN_BATCH = 50
 
 
 class BackgroundWork:
@@ -84,6 +85,8 @@ class Runtime:
     after_ack: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(AFTER_ACK_CONCURRENCY)
     )
+    _draining: bool = field(default=False, init=False)
+    _drain_again: bool = field(default=False, init=False)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -101,15 +104,31 @@ class Runtime:
         return build_app(self)
 
     def drain_soon(self) -> None:
-        """Carry out what a user action queued, without holding up the listener."""
-        self.work.soon(self._drain())
+        """Carry out what a user action queued, without holding up the listener.
+
+        Many actions at once make one drain, and one more after it (for what they queued
+        while it ran), not one drain each.
+        """
+        if self._drain_again:
+            return
+        self._drain_again = True
+        if not self._draining:
+            self.work.soon(self._drain())
 
     async def _drain(self) -> None:
+        self._draining = True
         try:
-            await self.effects.drain()
-        except Exception:
-            # The scheduler retries whatever is left in the outbox.
-            log.exception("draining the outbox failed")
+            while self._drain_again:
+                self._drain_again = False
+                try:
+                    # A full batch means more may be due: keep going.
+                    while await self.effects.drain(DRAIN_BATCH) == DRAIN_BATCH:
+                        pass
+                except Exception:
+                    # The scheduler retries whatever is left in the outbox.
+                    log.exception("draining the outbox failed")
+        finally:
+            self._draining = False
 
     async def settle(self) -> None:
         await self.work.settle()

@@ -15,6 +15,11 @@ from bot.integrations.billing import BillingProvider, LedgerBilling
 from bot.models import Account, utcnow
 
 
+def account_keys(account_id: str, team_id: str | None) -> tuple[str, ...]:
+    """The `recent` cache's keys for one account: by id, and by its workspace."""
+    return (f"id:{account_id}",) + ((f"team:{team_id}",) if team_id else ())
+
+
 @dataclass
 class ServiceContext:
     """`sessions` write (they hold SQLite's write lock from BEGIN); `reads` only read."""

@@ -8,7 +8,7 @@ import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,7 +36,7 @@ from bot.models import Account, Order
 from bot.readmodels import RECENT_ORDERS, AdminIdentity, Receipt
 from bot.services import audit
 from bot.services.accounts import contacts_of, load_account, lock_for_admin, terms_of
-from bot.services.context import ServiceContext
+from bot.services.context import ServiceContext, account_keys
 from bot.services.outbox import (
     Effect,
     PublishHome,
@@ -204,15 +204,21 @@ async def _reserve(
         # The row lock serialises orders of one account: the rules below see the
         # licenses as they are, and a repeated key sees the order it made.
         account = await lock_for_admin(session, account_id, admin)
-        existing = await session.scalar(
-            select(Order).where(Order.idempotency_key == idempotency_key)
+        # This key's order, and the account's pending one, in one query.
+        found = list(
+            await session.scalars(
+                select(Order).where(
+                    or_(
+                        Order.idempotency_key == idempotency_key,
+                        and_(Order.account_id == account.id, Order.status == PENDING),
+                    )
+                )
+            )
         )
-        if existing is not None:
-            return _replay(existing, account_id, add), None, None
-        in_flight = await session.scalar(
-            select(Order).where(Order.account_id == account.id, Order.status == PENDING)
-        )
-        if in_flight is not None:
+        for existing in found:
+            if existing.idempotency_key == idempotency_key:
+                return _replay(existing, account_id, add), None, None
+        for in_flight in found:
             raise OrderPending(in_flight.reference, in_flight.added)
 
         terms = terms_of(account)
@@ -385,7 +391,7 @@ async def settle_paid(
     """
     now = ctx.clock()
     async with ctx.sessions() as session, session.begin():
-        order, account = await _order_of_locked_account(session, reference)
+        order = await _locked_order(session, reference)
         if done_entry is not None:
             await mark_done(session, done_entry, now)
         if order.status == PAID:
@@ -395,34 +401,43 @@ async def settle_paid(
             charge_reference = await ctx.billing.book(session, book)
         # A failed order is settled as paid only when the provider says its charge went
         # through after all (a webhook): the money was taken, so the licenses are given.
-        before = account.licenses
-        account.licenses = before + order.added
+        # The count is raised in place: whatever else changed it meanwhile stands.
+        after, team_id = (
+            await session.execute(
+                update(Account)
+                .where(Account.id == order.account_id)
+                .values(licenses=Account.licenses + order.added)
+                .returning(Account.licenses, Account.slack_team_id)
+                .execution_options(synchronize_session=False)
+            )
+        ).one()
+        before = after - order.added
         order.status = PAID
         order.failure_message = None
         order.charge_reference = charge_reference or order.charge_reference
         order.licenses_before = before
-        order.licenses_after = account.licenses
-        order.next_cycle_minor = account.licenses * order.unit_price_minor
+        order.licenses_after = after
+        order.next_cycle_minor = after * order.unit_price_minor
         order.resolved_at = now
         audit.record(
             session,
-            account.id,
+            order.account_id,
             order.ordered_by,
             "order.placed",
             order=order.reference,
             added=order.added,
             licenses_before=before,
-            licenses_after=account.licenses,
+            licenses_after=after,
             charged=format_money(order.due_today_minor, order.currency),
             charge_reference=order.charge_reference,
         )
         # The receipt and the admin's App Home, sent if and only if the order stands.
-        _tell_admin(session, account, order, SendReceipt, now)
+        _tell_admin(session, team_id, order, SendReceipt, now)
         if ctx.billing.needs_customer:
-            enqueue(session, SyncSubscription(account_id=account.id), now)
+            enqueue(session, SyncSubscription(account_id=order.account_id), now)
         await session.flush()
         receipt = receipt_of(order)
-    ctx.recent.forget()
+    ctx.recent.forget(*account_keys(order.account_id, team_id))
     return receipt
 
 
@@ -432,11 +447,14 @@ async def settle_failed(
     """Step 3 on a decline: failed, licenses unchanged, the admin told why by DM."""
     now = ctx.clock()
     async with ctx.sessions() as session, session.begin():
-        order, account = await _order_of_locked_account(session, reference)
+        order = await _locked_order(session, reference)
         if done_entry is not None:
             await mark_done(session, done_entry, now)
         if order.status != PENDING:
             return receipt_of(order)
+        team_id = await session.scalar(
+            select(Account.slack_team_id).where(Account.id == order.account_id)
+        )
         order.status = FAILED
         order.failure_message = message[:1000]
         order.resolved_at = now
@@ -450,33 +468,32 @@ async def settle_failed(
             amount=format_money(order.due_today_minor, order.currency),
             reason=order.failure_message,
         )
-        _tell_admin(session, account, order, SendOrderFailed, now)
+        _tell_admin(session, team_id, order, SendOrderFailed, now)
         await session.flush()
         return receipt_of(order)
 
 
-async def _order_of_locked_account(session: AsyncSession, reference: str) -> tuple[Order, Account]:
-    # The account's row lock first, as every change of its orders and licenses takes it.
-    account_id = await session.scalar(select(Order.account_id).where(Order.reference == reference))
-    if account_id is None:
+async def _locked_order(session: AsyncSession, reference: str) -> Order:
+    """The order, its row locked: one outcome is recorded, whoever else tries at once."""
+    order = await session.scalar(
+        select(Order).where(Order.reference == reference).with_for_update()
+    )
+    if order is None:
         raise LookupError(f"no order {reference}")
-    account = await load_account(session, account_id, lock=True)
-    order = await session.scalar(select(Order).where(Order.reference == reference))
-    assert order is not None
-    return order, account
+    return order
 
 
 def _tell_admin(
     session: AsyncSession,
-    account: Account,
+    team_id: str | None,
     order: Order,
     outcome: type[SendReceipt | SendOrderFailed],
     now: datetime,
 ) -> None:
     """The outcome by DM to whoever ordered, and their App Home drawn again."""
-    enqueue(session, outcome(team_id=account.slack_team_id, reference=order.reference), now)
-    if account.slack_team_id:
-        enqueue(session, PublishHome(team_id=account.slack_team_id, user_id=order.ordered_by), now)
+    enqueue(session, outcome(team_id=team_id, reference=order.reference), now)
+    if team_id:
+        enqueue(session, PublishHome(team_id=team_id, user_id=order.ordered_by), now)
 
 
 # A pending order younger than this is still in the hands of whoever placed it.

@@ -20,15 +20,14 @@ import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
-from bot.db import create_engine, session_factory, upgrade
+from bot.data import open_services
 from bot.effects import EffectDeps, Effects
-from bot.integrations.billing import BillingProvider, LedgerBilling, StripeBilling
+from bot.integrations.billing import BillingProvider
 from bot.integrations.installations import BadTokenKey, installation_store, token_cipher
 from bot.integrations.slack_directory import Directory, SlackDirectory
-from bot.integrations.stripe import StripeClient
 from bot.integrations.tickets import BuiltinTickets, TicketProvider
 from bot.integrations.workspaces import InstalledWorkspaces, OneWorkspace, Workspaces, web_client
 from bot.integrations.zendesk import zendesk_from_settings
@@ -176,49 +175,6 @@ def installed_workspaces(
         enterprise_of=partial(enterprise_of, services),
     )
     return workspaces, store
-
-
-def billing_problem(settings: Settings) -> str | None:
-    """Why the billing provider can't start with these settings, in one line; None when it can."""
-    if settings.billing_provider == "stripe" and settings.stripe_api_key is None:
-        return "BILLING_PROVIDER=stripe needs STRIPE_API_KEY (a secret key, sk_live_… or sk_test_…)"
-    return None
-
-
-def billing_from_settings(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession]
-) -> BillingProvider:
-    if settings.billing_provider == "stripe":
-        problem = billing_problem(settings)
-        if problem is not None:
-            raise ValueError(problem)
-        assert settings.stripe_api_key is not None
-        return StripeBilling(
-            StripeClient(settings.stripe_api_key.get_secret_value(), settings.stripe_api_url)
-        )
-    return LedgerBilling(sessions)
-
-
-@asynccontextmanager
-async def open_services(
-    settings: Settings,
-    *,
-    migrate: bool = True,
-    clock: Callable[[], datetime] = utcnow,
-    billing: BillingProvider | None = None,
-) -> AsyncIterator[ServiceContext]:
-    """The use-cases on a migrated database: all that the data commands need."""
-    if migrate:
-        await asyncio.to_thread(upgrade, settings.database_url)
-    engine = create_engine(settings.database_url)
-    sessions = session_factory(engine)
-    provider = billing or billing_from_settings(settings, sessions)
-    try:
-        yield ServiceContext(sessions, settings, billing_provider=provider, clock=clock)
-    finally:
-        if billing is None:  # ours to close; a provider passed in is its owner's
-            await provider.aclose()
-        await engine.dispose()
 
 
 @asynccontextmanager

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy import event, pool, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 READ_ONLY_OPTION = "licensebot_read_only"
@@ -114,6 +118,8 @@ def read_sessions(writes: async_sessionmaker[AsyncSession]) -> async_sessionmake
 
 
 def alembic_config(database_url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     # ConfigParser interpolates %, which URLs may contain (escaped passwords).
@@ -121,6 +127,56 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
+_REVISION = re.compile(r"^revision\s*(?::[^=\n]*)?=\s*([\"'])([^\"'\n]+)\1\s*$", re.M)
+_DOWN_REVISION = re.compile(
+    r"^down_revision\s*(?::[^=\n]*)?=\s*(?:None|([\"'])([^\"'\n]+)\1)\s*$", re.M
+)
+
+
+def head_revision() -> str | None:
+    """The newest migration, read from the migration files as text (Alembic not loaded).
+
+    None when the files don't make one plain chain (a merge, several heads, an unusual
+    spelling): then Alembic decides.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision, down_revision = _REVISION.findall(source), _DOWN_REVISION.findall(source)
+        if len(revision) != 1 or len(down_revision) != 1:
+            return None
+        revisions.add(revision[0][1])
+        if down_revision[0][1]:
+            parents.add(down_revision[0][1])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 and parents <= revisions else None
+
+
+def applied_revisions(database_url: str) -> list[str]:
+    """The revisions in the database's alembic_version table; [] when there is none yet."""
+    engine = create_sync_engine(sync_url(database_url), poolclass=pool.NullPool)
+    try:
+        # Connection errors propagate: Alembic would meet the same one.
+        with engine.connect() as connection:
+            try:
+                rows = connection.execute(text("SELECT version_num FROM alembic_version"))
+            except DBAPIError:  # no such table: a database never migrated
+                return []
+            return [str(revision) for revision in rows.scalars()]
+    finally:
+        engine.dispose()
+
+
 def upgrade(database_url: str) -> None:
-    """Apply every migration not yet applied; safe to run on every start."""
+    """Apply every migration not yet applied; safe to run on every start.
+
+    Every command runs this, so a database already at the head revision is told apart with
+    one query; loading Alembic and its environment costs more than most commands.
+    """
+    head = head_revision()
+    if head is not None and applied_revisions(database_url) == [head]:
+        return
+    from alembic import command
+
     command.upgrade(alembic_config(database_url), "head")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -21,9 +22,8 @@ from bot.domain.plans import CATALOG_CURRENCY, BillingInterval, PlanId, plan_for
 from bot.domain.policy import Contacts, add_capacity, is_admin, is_email
 from bot.domain.pricing import AccountTerms, iso
 from bot.integrations.billing import BillingRefused, BillingUnavailable
-from bot.models import Account, AccountAdmin
+from bot.models import Account, AccountAdmin, AuditEntry
 from bot.readmodels import AccountOverview, AdminIdentity
-from bot.services import audit
 from bot.services.context import ServiceContext
 
 
@@ -146,7 +146,8 @@ LATEST_ANCHOR_AHEAD = timedelta(days=366)
 
 
 class CsmEntry(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # Built when first used: commands that read no accounts file don't pay for it.
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     name: str | None = Field(default=None, max_length=200)
     slack_user_id: str | None = Field(default=None, pattern=SLACK_USER_PATTERN)
@@ -156,7 +157,7 @@ class CsmEntry(BaseModel):
 class AccountEntry(BaseModel):
     """One entry of the accounts file. Unknown keys are ignored, known ones are strict."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     name: str = Field(min_length=1, max_length=200)
@@ -328,13 +329,15 @@ async def _check_subscriptions(
     billed = [(entry, price) for entry, price in parsed if entry.stripe_subscription]
     if not billed or not ctx.billing.needs_customer:
         return
+    known: dict[str, tuple[int, int]] = {}
     async with ctx.reading() as session, session.begin():
-        rows = await session.execute(
-            select(Account.id, Account.licenses, Account.licenses_in_file).where(
-                Account.id.in_([entry.id for entry, _ in billed])
+        for ids in _chunks([entry.id for entry, _ in billed]):
+            rows = await session.execute(
+                select(Account.id, Account.licenses, Account.licenses_in_file).where(
+                    Account.id.in_(ids)
+                )
             )
-        )
-        known = {row.id: (row.licenses, row.licenses_in_file) for row in rows}
+            known.update((row.id, (row.licenses, row.licenses_in_file)) for row in rows)
     for entry, price in billed:
         assert entry.stripe_subscription is not None
         label, subscription_id = f"account {entry.id!r}", entry.stripe_subscription
@@ -383,67 +386,166 @@ async def _check_subscriptions(
                 )
 
 
+# Ids per `IN (...)`: far below the bound-parameter limits of SQLite and PostgreSQL.
+IN_CHUNK = 1000
+_T = TypeVar("_T")
+
+
+def _chunks(items: Sequence[_T], size: int = IN_CHUNK) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def _check_workspace_owners(
+    session: AsyncSession, parsed: list[tuple[AccountEntry, int | None]]
+) -> None:
+    """A file may move a workspace between its own accounts, not take one from another."""
+    teams = [entry.slack_team_id for entry, _ in parsed if entry.slack_team_id]
+    owners: dict[str, str] = {}
+    for chunk in _chunks(teams):
+        rows = await session.execute(
+            select(Account.slack_team_id, Account.id).where(Account.slack_team_id.in_(chunk))
+        )
+        owners.update((team, owner) for team, owner in rows.tuples() if team is not None)
+    in_file = {entry.id for entry, _ in parsed}
+    for entry, _ in parsed:  # in file order: the first such entry is the one named
+        owner = owners.get(entry.slack_team_id) if entry.slack_team_id else None
+        if owner is not None and owner != entry.id and owner not in in_file:
+            raise ImportFileError(
+                f"account {entry.id!r}: field 'slack_team_id': {entry.slack_team_id} "
+                f"already belongs to account {owner!r}"
+            )
+
+
+async def _stored_accounts(session: AsyncSession, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The accounts of `ids` already stored, locked until the import ends: their columns,
+    and "admins" in the order they were listed."""
+    stored: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(ids):
+        # Plain rows, not Account objects: 100,000 of those would take seconds to build.
+        rows = await session.execute(
+            select(Account.__table__).where(Account.id.in_(chunk)).with_for_update()
+        )
+        for row in rows:
+            stored[row.id] = {**row._mapping, "admins": []}
+    for chunk in _chunks(list(stored)):
+        admins = await session.execute(
+            select(AccountAdmin.account_id, AccountAdmin.identifier)
+            .where(AccountAdmin.account_id.in_(chunk))
+            .order_by(AccountAdmin.id)
+        )
+        for account_id, identifier in admins.tuples():
+            stored[account_id]["admins"].append(identifier)
+    return stored
+
+
+@dataclass
+class _Writes:
+    """The rows one import writes, each list in file order."""
+
+    new_accounts: list[dict[str, Any]]
+    # Accounts whose admins are all replaced by those in `new_admins`.
+    admins_replaced: list[str]
+    new_admins: list[dict[str, Any]]
+    # Accounts whose workspace changes: cleared first, so that workspaces can move
+    # between the file's accounts in any order.
+    teams_moved: list[str]
+    updates: list[dict[str, Any]]
+    audit: list[dict[str, Any]]
+
+
+def _audit_row(account_id: str, actor: str, action: str, detail: dict[str, Any]) -> dict[str, Any]:
+    # As audit.record writes it, in bulk.
+    return {"account_id": account_id, "actor": actor, "action": action, "detail": detail}
+
+
+def _plan_writes(
+    parsed: list[tuple[AccountEntry, int | None]],
+    stored: dict[str, dict[str, Any]],
+    actor: str,
+    result: ImportResult,
+) -> _Writes:
+    writes = _Writes([], [], [], [], [], [])
+    for entry, price in parsed:
+        fields = _fields_of(entry, price)
+        admins = [{"account_id": entry.id, "identifier": admin} for admin in entry.admins]
+        old = stored.get(entry.id)
+        if old is None:
+            writes.new_accounts.append({"id": entry.id, **fields})
+            writes.new_admins.extend(admins)
+            result.created.append(entry.id)
+            detail = {key: _jsonable(value) for key, value in fields.items()}
+            writes.audit.append(
+                _audit_row(entry.id, actor, "account.created", {**detail, "admins": entry.admins})
+            )
+            continue
+        if old["licenses_in_file"] == entry.licenses:
+            # The file still says what it said: licenses bought or removed in Slack
+            # since then stand. Only a changed number in the file overrides them.
+            del fields["licenses"]
+        licenses_in_file = fields.pop("licenses_in_file")
+        changes = {
+            key: {"from": _jsonable(old[key]), "to": _jsonable(value)}
+            for key, value in fields.items()
+            if old[key] != value
+        }
+        if changes:
+            writes.updates.append({"id": entry.id, **fields, "licenses_in_file": licenses_in_file})
+            if "slack_team_id" in changes and old["slack_team_id"] is not None:
+                writes.teams_moved.append(entry.id)
+        elif old["licenses_in_file"] != licenses_in_file:
+            writes.updates.append({"id": entry.id, "licenses_in_file": licenses_in_file})
+        if old["admins"] != entry.admins:
+            changes["admins"] = {"from": old["admins"], "to": entry.admins}
+            writes.admins_replaced.append(entry.id)
+            writes.new_admins.extend(admins)
+        if not changes:
+            result.unchanged.append(entry.id)
+            continue
+        result.updated.append(entry.id)
+        writes.audit.append(_audit_row(entry.id, actor, "account.updated", {"changes": changes}))
+    return writes
+
+
+async def _write(session: AsyncSession, writes: _Writes) -> None:
+    # Bulk statements, none of which loads rows into the session.
+    not_synced = {"synchronize_session": False}
+    for chunk in _chunks(writes.teams_moved):
+        await session.execute(
+            update(Account).where(Account.id.in_(chunk)).values(slack_team_id=None),
+            execution_options=not_synced,
+        )
+    # One executemany per set of columns (it batches only neighbouring rows that match).
+    updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in writes.updates:
+        updates.setdefault(tuple(row), []).append(row)
+    for rows in updates.values():
+        await session.execute(update(Account), rows)
+    # After the updates: a new account may take a workspace another one just gave up.
+    if writes.new_accounts:
+        # NULLs written out, not left out: every row has the same columns, one executemany.
+        await session.execute(
+            insert(Account), writes.new_accounts, execution_options={"render_nulls": True}
+        )
+    for chunk in _chunks(writes.admins_replaced):
+        await session.execute(
+            delete(AccountAdmin).where(AccountAdmin.account_id.in_(chunk)),
+            execution_options=not_synced,
+        )
+    if writes.new_admins:
+        await session.execute(insert(AccountAdmin), writes.new_admins)
+    if writes.audit:
+        await session.execute(insert(AuditEntry), writes.audit)
+
+
 async def import_accounts(ctx: ServiceContext, data: object, actor: str) -> ImportResult:
+    """Create or update the file's accounts in one transaction: all of them or none."""
     parsed = parse_accounts_file(data, ctx.clock())
     await _check_subscriptions(ctx, parsed)
-    created: list[str] = []
-    updated: list[str] = []
-    unchanged: list[str] = []
+    result = ImportResult([], [], [])
     async with ctx.sessions() as session, session.begin():
-        for entry, price in parsed:
-            fields = _fields_of(entry, price)
-            if entry.slack_team_id:
-                owner = await session.scalar(
-                    select(Account.id).where(
-                        Account.slack_team_id == entry.slack_team_id, Account.id != entry.id
-                    )
-                )
-                if owner is not None and owner not in {e.id for e, _ in parsed}:
-                    raise ImportFileError(
-                        f"account {entry.id!r}: field 'slack_team_id': {entry.slack_team_id} "
-                        f"already belongs to account {owner!r}"
-                    )
-            account = await session.get(
-                Account, entry.id, options=[selectinload(Account.admins)], with_for_update=True
-            )
-            if account is None:
-                account = Account(id=entry.id, **fields)
-                account.admins = [AccountAdmin(identifier=admin) for admin in entry.admins]
-                session.add(account)
-                created.append(entry.id)
-                audit.record(
-                    session,
-                    entry.id,
-                    actor,
-                    "account.created",
-                    **{key: _jsonable(value) for key, value in fields.items()},
-                    admins=entry.admins,
-                )
-                continue
-            if account.licenses_in_file == entry.licenses:
-                # The file still says what it said: licenses bought or removed in Slack
-                # since then stand. Only a changed number in the file overrides them.
-                del fields["licenses"]
-            account.licenses_in_file = fields.pop("licenses_in_file")
-            changes = {
-                key: {"from": _jsonable(getattr(account, key)), "to": _jsonable(value)}
-                for key, value in fields.items()
-                if getattr(account, key) != value
-            }
-            current_admins = [admin.identifier for admin in account.admins]
-            if current_admins != entry.admins:
-                changes["admins"] = {"from": current_admins, "to": entry.admins}
-                # Flush the removals first: a flush inserts before it deletes, and a
-                # re-listed admin would otherwise collide with its old row.
-                account.admins.clear()
-                await session.flush()
-                account.admins.extend(AccountAdmin(identifier=admin) for admin in entry.admins)
-            if not changes:
-                unchanged.append(entry.id)
-                continue
-            for key, value in fields.items():
-                setattr(account, key, value)
-            updated.append(entry.id)
-            audit.record(session, entry.id, actor, "account.updated", changes=changes)
+        await _check_workspace_owners(session, parsed)
+        stored = await _stored_accounts(session, [entry.id for entry, _ in parsed])
+        await _write(session, _plan_writes(parsed, stored, actor, result))
     ctx.recent.forget()
-    return ImportResult(created, updated, unchanged)
+    return result

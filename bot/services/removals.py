@@ -38,7 +38,13 @@ from bot.readmodels import (
     SlackUser,
 )
 from bot.services import audit
-from bot.services.accounts import contacts_of, load_account, lock_for_admin, terms_of
+from bot.services.accounts import (
+    contacts_of,
+    load_account,
+    lock_for_admin,
+    recent_account,
+    terms_of,
+)
 from bot.services.context import ServiceContext
 from bot.services.outbox import (
     CreateRemovalTicket,
@@ -379,8 +385,10 @@ async def record_message(ctx: ServiceContext, request_id: int, channel_id: str, 
 async def removals_of(
     ctx: ServiceContext, account_id: str, limit: int = RECENT_REMOVALS
 ) -> list[RemovalView]:
+    # The account as read a moment ago (App Home has just read it to draw the plan).
+    account = await recent_account(ctx, account_id=account_id)
+    assert account is not None
     async with ctx.reading() as session, session.begin():
-        account = await load_account(session, account_id)
         rows = await session.scalars(
             select(RemovalRequest)
             .where(RemovalRequest.account_id == account_id)

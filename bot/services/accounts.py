@@ -93,18 +93,20 @@ async def recent_account(
     Never for writes: those read under the row lock (load_account(lock=True)).
     """
     key = f"team:{team_id}" if team_id is not None else f"id:{account_id}"
-    found, account = ctx.recent.get(key)
-    if not found:
+
+    async def load() -> Account | None:
         async with ctx.reading() as session, session.begin():
             if team_id is not None:
-                account = await account_for_team(session, team_id)
-            else:
-                account = await session.scalar(
-                    select(Account)
-                    .where(Account.id == account_id)
-                    .options(selectinload(Account.admins))
-                )
-        ctx.recent.put(key, account)
+                return await account_for_team(session, team_id)
+            found: Account | None = await session.scalar(
+                select(Account)
+                .where(Account.id == account_id)
+                .options(selectinload(Account.admins))
+            )
+            return found
+
+    # Keystrokes that miss together wait for one read.
+    account = await ctx.recent.get_or_load(key, load)
     if account is None and account_id is not None:
         raise AccountNotFound(account_id)
     return account

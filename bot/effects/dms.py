@@ -34,7 +34,7 @@ async def send_queued_dm(deps: EffectDeps, effect: SendDm) -> None:
 
 
 async def send_receipt(deps: EffectDeps, effect: SendReceipt) -> None:
-    receipt = await get_receipt(deps.services, effect.reference)
+    receipt = effect.receipt or await get_receipt(deps.services, effect.reference)
     interval = per_period(receipt.interval)
     blocks = receipt_blocks(receipt, interval)
     await dm(deps, effect.team_id, receipt.ordered_by, receipt_text(receipt), blocks)

@@ -11,9 +11,8 @@ from bot.effects.context import EffectDeps
 from bot.readmodels import Access
 from bot.services.access import resolve_access
 from bot.services.accounts import show_account
-from bot.services.orders import recent_orders
+from bot.services.home import home_lists
 from bot.services.outbox import Effect, PublishAdminHomes, PublishHome, RefreshRequesterHome
-from bot.services.removals import removals_of
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +23,7 @@ async def publish_home(deps: EffectDeps, access: Access) -> None:
     elif not access.is_admin:
         view = build_not_admin_home(access.overview)
     else:
-        account_id = access.overview.account_id
-        orders = await recent_orders(deps.services, account_id)
-        removals = await removals_of(deps.services, account_id)
+        orders, removals = await home_lists(deps.services, access.overview.account_id)
         view = build_home(access.overview, orders, removals)
     client = await deps.slack(access.team_id)
     await client.views_publish(user_id=access.user_id, view=view)

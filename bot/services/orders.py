@@ -33,7 +33,7 @@ from bot.integrations.billing import (
     new_reference,
 )
 from bot.models import Account, Order
-from bot.readmodels import RECENT_ORDERS, AdminIdentity, Receipt
+from bot.readmodels import AdminIdentity, Receipt
 from bot.services import audit
 from bot.services.accounts import contacts_of, load_account, lock_for_admin, terms_of
 from bot.services.context import ServiceContext, account_keys
@@ -431,12 +431,14 @@ async def settle_paid(
             charged=format_money(order.due_today_minor, order.currency),
             charge_reference=order.charge_reference,
         )
-        # The receipt and the admin's App Home, sent if and only if the order stands.
-        _tell_admin(session, team_id, order, SendReceipt, now)
-        if ctx.billing.needs_customer:
-            enqueue(session, SyncSubscription(account_id=order.account_id), now)
         await session.flush()
         receipt = receipt_of(order)
+        # The receipt and the admin's App Home, sent if and only if the order stands.
+        enqueue(session, SendReceipt(team_id=team_id, reference=reference, receipt=receipt), now)
+        if team_id:
+            enqueue(session, PublishHome(team_id=team_id, user_id=order.ordered_by), now)
+        if ctx.billing.needs_customer:
+            enqueue(session, SyncSubscription(account_id=order.account_id), now)
     ctx.recent.forget(*account_keys(order.account_id, team_id))
     return receipt
 
@@ -468,7 +470,7 @@ async def settle_failed(
             amount=format_money(order.due_today_minor, order.currency),
             reason=order.failure_message,
         )
-        _tell_admin(session, team_id, order, SendOrderFailed, now)
+        _tell_failed(session, team_id, order, now)
         await session.flush()
         return receipt_of(order)
 
@@ -483,15 +485,9 @@ async def _locked_order(session: AsyncSession, reference: str) -> Order:
     return order
 
 
-def _tell_admin(
-    session: AsyncSession,
-    team_id: str | None,
-    order: Order,
-    outcome: type[SendReceipt | SendOrderFailed],
-    now: datetime,
-) -> None:
-    """The outcome by DM to whoever ordered, and their App Home drawn again."""
-    enqueue(session, outcome(team_id=team_id, reference=order.reference), now)
+def _tell_failed(session: AsyncSession, team_id: str | None, order: Order, now: datetime) -> None:
+    """Why by DM to whoever ordered, and their App Home drawn again."""
+    enqueue(session, SendOrderFailed(team_id=team_id, reference=order.reference), now)
     if team_id:
         enqueue(session, PublishHome(team_id=team_id, user_id=order.ordered_by), now)
 
@@ -539,7 +535,7 @@ async def order_by_key(ctx: ServiceContext, idempotency_key: str) -> Receipt | N
         return None if order is None else receipt_of(order)
 
 
-def _newest_first(account_id: str) -> Select[tuple[Order]]:
+def newest_orders(account_id: str) -> Select[tuple[Order]]:
     return (
         select(Order)
         .where(Order.account_id == account_id)
@@ -547,17 +543,9 @@ def _newest_first(account_id: str) -> Select[tuple[Order]]:
     )
 
 
-async def recent_orders(
-    ctx: ServiceContext, account_id: str, limit: int = RECENT_ORDERS
-) -> list[Receipt]:
-    async with ctx.reading() as session, session.begin():
-        rows = await session.scalars(_newest_first(account_id).limit(limit))
-        return [receipt_of(order) for order in rows]
-
-
 async def order_history(ctx: ServiceContext, account_id: str) -> list[Receipt]:
     """Every order of the account, newest first; AccountNotFound for an unknown account."""
     async with ctx.reading() as session, session.begin():
         await load_account(session, account_id)
-        rows = await session.scalars(_newest_first(account_id))
+        rows = await session.scalars(newest_orders(account_id))
         return [receipt_of(order) for order in rows]

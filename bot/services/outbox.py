@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.pricing import Quote
 from bot.models import OutboxEntry
+from bot.readmodels import Receipt
 from bot.services.context import ServiceContext
 
 LEASE = timedelta(minutes=2)
@@ -170,6 +171,8 @@ class SendReceipt(Effect):
 
     kind = Kind.RECEIPT_SEND
     reference: str
+    # The paid order as it was recorded (it doesn't change after): drawn without a read.
+    receipt: Receipt | None = None
 
 
 class SendOrderFailed(Effect):

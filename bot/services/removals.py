@@ -31,7 +31,6 @@ from bot.domain.removal import (
 )
 from bot.models import Account, RemovalRequest
 from bot.readmodels import (
-    RECENT_REMOVALS,
     AdminIdentity,
     DecisionOutcome,
     RemovalView,
@@ -42,7 +41,6 @@ from bot.services.accounts import (
     contacts_of,
     load_account,
     lock_for_admin,
-    recent_account,
     terms_of,
 )
 from bot.services.context import ServiceContext
@@ -380,22 +378,6 @@ async def record_message(ctx: ServiceContext, request_id: int, channel_id: str, 
         # A ticket recorded while the post was on its way would otherwise never show.
         if row.ticket_reference:
             enqueue(session, RefreshRemoval(request_id=request_id), ctx.clock())
-
-
-async def removals_of(
-    ctx: ServiceContext, account_id: str, limit: int = RECENT_REMOVALS
-) -> list[RemovalView]:
-    # The account as read a moment ago (App Home has just read it to draw the plan).
-    account = await recent_account(ctx, account_id=account_id)
-    assert account is not None
-    async with ctx.reading() as session, session.begin():
-        rows = await session.scalars(
-            select(RemovalRequest)
-            .where(RemovalRequest.account_id == account_id)
-            .order_by(RemovalRequest.id.desc())
-            .limit(limit)
-        )
-        return [removal_view(row, account) for row in rows]
 
 
 async def requester_contact(ctx: ServiceContext, request_id: int) -> tuple[str | None, str | None]:

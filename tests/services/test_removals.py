@@ -20,10 +20,11 @@ from bot.integrations.slack_directory import SlackDirectory
 from bot.integrations.tickets import BuiltinTickets
 from bot.integrations.workspaces import OneWorkspace
 from bot.models import Account, AuditEntry, OutboxEntry, RemovalRequest
-from bot.readmodels import SlackUser
+from bot.readmodels import RemovalView, SlackUser
 from bot.services import outbox
 from bot.services.accounts import import_accounts, show_account
 from bot.services.context import ServiceContext
+from bot.services.home import home_lists
 from bot.services.orders import AdminIdentity
 from bot.services.removals import (
     InvalidRemoval,
@@ -34,7 +35,6 @@ from bot.services.removals import (
     get_removal,
     record_message,
     record_ticket,
-    removals_of,
     request_removal,
     send_due_reminders,
 )
@@ -168,7 +168,7 @@ async def test_only_admins_may_ask(svc: ServiceContext) -> None:
             svc, "acme", AdminIdentity("U0BOB", "bob@acme.example"), 1, "x", Timing.ASAP
         )
 
-    assert await removals_of(svc, "acme") == []
+    assert await removals_on_home(svc) == []
     assert await outbox_kinds(svc) == []
 
 
@@ -192,7 +192,7 @@ async def test_invalid_requests_are_refused_before_anything_is_written(
 
     assert asked.value.field == field
     assert words in str(asked.value)
-    assert await removals_of(svc, "acme") == []
+    assert await removals_on_home(svc) == []
     assert await audit_actions(svc) == []
 
 
@@ -213,7 +213,7 @@ async def test_a_request_overlapping_a_pending_one_is_refused(svc: ServiceContex
     assert "At most 3 more can be requested" in str(refused.value)
     # Up to what is left is fine: several requests per account.
     await ask(svc, count=3)
-    assert [view.remove_count for view in await removals_of(svc, "acme")] == [3, 6]
+    assert [view.remove_count for view in await removals_on_home(svc)] == [3, 6]
 
 
 async def test_approved_requests_still_count_and_denied_ones_do_not(svc: ServiceContext) -> None:
@@ -234,7 +234,7 @@ async def test_two_requests_at_once_cannot_together_take_every_license(
     results = await asyncio.gather(ask(svc, count=6), ask(svc, count=6), return_exceptions=True)
 
     assert sorted(type(result).__name__ for result in results) == ["InvalidRemoval", "int"]
-    assert [view.remove_count for view in await removals_of(svc, "acme")] == [6]
+    assert [view.remove_count for view in await removals_on_home(svc)] == [6]
 
 
 # --- deciding ----------------------------------------------------------------------------
@@ -746,3 +746,8 @@ async def test_every_kind_is_stored_as_its_value_with_its_typed_payload(
     (claimed,) = await outbox.claim_due(svc)
     payload, _ = EFFECTS[outbox.Kind(claimed.kind)]
     assert payload.model_validate(claimed.payload) == reminder
+
+
+async def removals_on_home(svc: ServiceContext) -> list[RemovalView]:
+    """The removal requests Acme's admins see listed in App Home."""
+    return (await home_lists(svc, "acme"))[1]

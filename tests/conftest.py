@@ -6,20 +6,18 @@ Every FakeSlack of the tests also checks Block Kit against the strict schema whe
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from functools import partial
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy import text
 
 from bot.config import Settings
-from bot.db import create_engine, session_factory, sync_url, upgrade
+from bot.db import create_engine, session_factory, upgrade
 from bot.sandbox.fake_slack import FakeSlack
 from bot.services.context import ServiceContext
 from tests import blockkit_schema
+from tests.databases import postgres_schema
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -53,18 +51,8 @@ def postgres_base_url() -> str:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh, empty schema on the test server, dropped afterwards."""
-    base = postgres_base_url()
-    schema = f"lb_test_{uuid.uuid4().hex[:12]}"
-    admin = create_sync_engine(sync_url(base), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(postgres_base_url()) as url:
+        yield url
 
 
 @pytest.fixture

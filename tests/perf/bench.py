@@ -57,13 +57,10 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy import text
 
 from blocks.ids import Action, Block, Callback
 from bot.bootstrap import bootstrap, slack_client
 from bot.config import Settings
-from bot.db import sync_url
 from bot.sandbox.demo import DEMO_USERS, GENERAL, demo_accounts, demo_settings, furnish
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_side import (
@@ -80,6 +77,7 @@ from bot.sandbox.slack_side import (
 from bot.seal import seal, unseal
 from bot.server import start_http
 from bot.services.accounts import import_accounts
+from tests.databases import postgres_schema
 
 SECRET = "bench-signing-secret"
 # The bot seals view metadata with a key it derives from its secrets; so can we.
@@ -382,22 +380,6 @@ def cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def postgres_schema(base_url: str) -> Iterator[str]:
-    """A fresh, empty schema on the PostgreSQL server at `base_url`, dropped afterwards."""
-    schema = f"lb_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_sync_engine(sync_url(base_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base_url else "?"
-    try:
-        yield f"{base_url}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-@contextmanager
 def database(workdir: Path, db: str) -> Iterator[str]:
     """The bench's database: SQLite in `workdir`, or a schema of TEST_DATABASE_URL's server."""
     if db == "sqlite":
@@ -406,7 +388,7 @@ def database(workdir: Path, db: str) -> Iterator[str]:
     base = os.environ.get("TEST_DATABASE_URL", "")
     if not base:
         raise SystemExit("--db postgres and --instances 2 need TEST_DATABASE_URL")
-    with postgres_schema(base) as url:
+    with postgres_schema(base, "lb_bench") as url:
         yield url
 
 

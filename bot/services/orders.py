@@ -434,9 +434,9 @@ async def settle_paid(
         await session.flush()
         receipt = receipt_of(order)
         # The receipt and the admin's App Home, sent if and only if the order stands.
-        enqueue(session, SendReceipt(team_id=team_id, reference=reference, receipt=receipt), now)
-        if team_id:
-            enqueue(session, PublishHome(team_id=team_id, user_id=order.ordered_by), now)
+        _tell_admin(
+            session, order, SendReceipt(team_id=team_id, reference=reference, receipt=receipt), now
+        )
         if ctx.billing.needs_customer:
             enqueue(session, SyncSubscription(account_id=order.account_id), now)
     ctx.recent.forget(*account_keys(order.account_id, team_id))
@@ -470,7 +470,7 @@ async def settle_failed(
             amount=format_money(order.due_today_minor, order.currency),
             reason=order.failure_message,
         )
-        _tell_failed(session, team_id, order, now)
+        _tell_admin(session, order, SendOrderFailed(team_id=team_id, reference=reference), now)
         await session.flush()
         return receipt_of(order)
 
@@ -485,11 +485,13 @@ async def _locked_order(session: AsyncSession, reference: str) -> Order:
     return order
 
 
-def _tell_failed(session: AsyncSession, team_id: str | None, order: Order, now: datetime) -> None:
-    """Why by DM to whoever ordered, and their App Home drawn again."""
-    enqueue(session, SendOrderFailed(team_id=team_id, reference=order.reference), now)
-    if team_id:
-        enqueue(session, PublishHome(team_id=team_id, user_id=order.ordered_by), now)
+def _tell_admin(
+    session: AsyncSession, order: Order, outcome: SendReceipt | SendOrderFailed, now: datetime
+) -> None:
+    """The outcome by DM to whoever ordered, and their App Home drawn again."""
+    enqueue(session, outcome, now)
+    if outcome.team_id:
+        enqueue(session, PublishHome(team_id=outcome.team_id, user_id=order.ordered_by), now)
 
 
 # A pending order younger than this is still in the hands of whoever placed it.

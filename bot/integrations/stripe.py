@@ -21,7 +21,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from bot.integrations.zendesk import retry_after_seconds
+from bot.integrations.retries import TryAgain, retry_after_seconds, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -420,48 +420,42 @@ class StripeClient:
         url = f"{self._base_url}{path}"
         if method == "GET" and pairs:
             url = f"{url}?{urlencode(pairs)}"
-        reason = ""
-        for attempt in range(self._max_attempts):
-            wait = min(BACKOFF_BASE * 2**attempt, BACKOFF_CAP)
+
+        async def attempt(number: int) -> dict[str, Any] | TryAgain:
+            backoff = min(BACKOFF_BASE * 2**number, BACKOFF_CAP)
             try:
                 response = await self._client.request(method, url, content=content, headers=headers)
             except httpx.TransportError as exc:  # connect errors and every timeout
                 # Only the class name: exception text is not ours to vouch for.
-                reason = type(exc).__name__
-            else:
-                if response.is_success:
-                    return self._json_object(response, action)
-                should_retry = response.headers.get("Stripe-Should-Retry", "").strip().lower()
-                status = response.status_code
-                if should_retry == "true" or (
-                    should_retry != "false" and (status == 429 or status >= 500)
-                ):
-                    reason = f"HTTP {status}"
-                    asked = retry_after_seconds(
-                        response.headers.get("Retry-After"), datetime.now(UTC)
-                    )
-                    if asked is not None:
-                        wait = min(asked, RETRY_AFTER_CAP)
-                elif status == 429 or status >= 500:
-                    # Stripe said a retry cannot help (Stripe-Should-Retry: false).
-                    reason = f"HTTP {status}"
-                    break
-                else:
-                    raise self._refusal(response)
-            if attempt + 1 == self._max_attempts:
-                break
-            log.warning(
-                "Stripe %s: %s; retrying in %.1fs (attempt %d of %d)",
-                action,
-                reason,
-                wait,
-                attempt + 1,
-                self._max_attempts,
-            )
-            await self._sleep(wait)
-        raise StripeUnavailable(
-            f"Stripe {action} failed after {attempt + 1} attempt{'s' if attempt else ''}: {reason}"
+                return TryAgain(type(exc).__name__, backoff)
+            if response.is_success:
+                return self._json_object(response, action)
+            should_retry = response.headers.get("Stripe-Should-Retry", "").strip().lower()
+            status = response.status_code
+            if should_retry == "true" or (
+                should_retry != "false" and (status == 429 or status >= 500)
+            ):
+                asked = retry_after_seconds(response.headers.get("Retry-After"), datetime.now(UTC))
+                wait = backoff if asked is None else min(asked, RETRY_AFTER_CAP)
+                return TryAgain(f"HTTP {status}", wait)
+            if status == 429 or status >= 500:
+                # Stripe said a retry cannot help (Stripe-Should-Retry: false).
+                return TryAgain(f"HTTP {status}", 0.0, last=True)
+            raise self._refusal(response)
+
+        outcome, made = await with_retries(
+            attempt,
+            attempts=self._max_attempts,
+            sleep=self._sleep,
+            what=f"Stripe {action}",
+            log=log,
         )
+        if isinstance(outcome, TryAgain):
+            raise StripeUnavailable(
+                f"Stripe {action} failed after {made} attempt{'s' if made > 1 else ''}: "
+                f"{outcome.reason}"
+            )
+        return outcome
 
     def _json_object(self, response: httpx.Response, action: str) -> dict[str, Any]:
         try:

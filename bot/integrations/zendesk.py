@@ -12,11 +12,11 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from bot.integrations.retries import TryAgain, retry_after_seconds, with_retries
 from bot.integrations.tickets import NewTicket, TicketRef, TicketUnavailable
 
 if TYPE_CHECKING:
@@ -26,27 +26,6 @@ log = logging.getLogger(__name__)
 
 BACKOFF_BASE = 0.5
 _MAX_ERROR_TEXT = 300
-
-
-def retry_after_seconds(value: str | None, now: datetime) -> float | None:
-    """Seconds asked for by a Retry-After header (delta-seconds or HTTP-date), or None."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        pass
-    else:
-        # float() also takes "nan"/"inf"; neither is a usable wait.
-        return seconds if 0 <= seconds < float("inf") else None
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # "-0000" dates come back naive; HTTP dates are GMT.
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 def _error_text(response: httpx.Response) -> str:
@@ -174,9 +153,9 @@ class ZendeskTickets:
     ) -> httpx.Response:
         """One logical request with bounded retries on 429, 5xx and transport errors."""
         url = f"{self._base_url}{path}"
-        reason = ""
-        for attempt in range(self._max_attempts):
-            backoff = BACKOFF_BASE * 2**attempt
+
+        async def attempt(number: int) -> httpx.Response | TryAgain:
+            backoff = BACKOFF_BASE * 2**number
             try:
                 response = await self._client.request(
                     method,
@@ -188,45 +167,36 @@ class ZendeskTickets:
                 )
             except httpx.TransportError as exc:  # includes every TimeoutException
                 # Only the class name: exception text is not ours to vouch for.
-                reason = type(exc).__name__
-                wait = backoff
-            else:
-                status = response.status_code
-                if response.is_success:
-                    return response
-                if status == 429 or status >= 500:
-                    reason = f"HTTP {status}"
-                    asked = retry_after_seconds(
-                        response.headers.get("Retry-After"), datetime.now(UTC)
-                    )
-                    if asked is not None:
-                        wait = asked
-                    elif status == 429:
-                        wait = self._fallback_retry_after
-                    else:
-                        wait = backoff
+                return TryAgain(type(exc).__name__, min(backoff, self._max_wait))
+            status = response.status_code
+            if response.is_success:
+                return response
+            if status == 429 or status >= 500:
+                asked = retry_after_seconds(response.headers.get("Retry-After"), datetime.now(UTC))
+                if asked is not None:
+                    wait = asked
+                elif status == 429:
+                    wait = self._fallback_retry_after
                 else:
-                    # Our request is wrong (or the ticket is gone): retrying cannot help.
-                    detail = _error_text(response)
-                    message = f"Zendesk {action} failed: HTTP {status}"
-                    raise TicketUnavailable(
-                        self._redact(f"{message}: {detail}" if detail else message)
-                    )
-            if attempt + 1 == self._max_attempts:
-                break
-            wait = min(wait, self._max_wait)
-            log.warning(
-                "Zendesk %s: %s; retrying in %.1fs (attempt %d of %d)",
-                action,
-                reason,
-                wait,
-                attempt + 1,
-                self._max_attempts,
-            )
-            await self._sleep(wait)
-        raise TicketUnavailable(
-            f"Zendesk {action} failed after {self._max_attempts} attempts: {reason}"
+                    wait = backoff
+                return TryAgain(f"HTTP {status}", min(wait, self._max_wait))
+            # Our request is wrong (or the ticket is gone): retrying cannot help.
+            detail = _error_text(response)
+            message = f"Zendesk {action} failed: HTTP {status}"
+            raise TicketUnavailable(self._redact(f"{message}: {detail}" if detail else message))
+
+        outcome, _ = await with_retries(
+            attempt,
+            attempts=self._max_attempts,
+            sleep=self._sleep,
+            what=f"Zendesk {action}",
+            log=log,
         )
+        if isinstance(outcome, TryAgain):
+            raise TicketUnavailable(
+                f"Zendesk {action} failed after {self._max_attempts} attempts: {outcome.reason}"
+            )
+        return outcome
 
     def _redact(self, text: str) -> str:
         """Belt and braces: a message built from a response body must not echo credentials."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +19,17 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot import sqlite_on_loop
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 READ_ONLY_OPTION = "licensebot_read_only"
 WRITE_GATE = "licensebot_write_gate"
+# How long a SQLite statement waits for another writer (in a worker thread, see
+# bot.sqlite_on_loop) before it fails with "database is locked".
+BUSY_TIMEOUT_SECONDS = 30
 
 
 def _with_driver(url: str, sqlite_driver: str | None) -> str:
@@ -56,18 +62,27 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("max_overflow", 20)
         kwargs.setdefault("pool_pre_ping", True)
         return create_async_engine(async_url(database_url), **kwargs)
-    engine = create_async_engine(async_url(database_url), connect_args={"timeout": 30}, **kwargs)
+    database = make_url(database_url)
+    engine = create_async_engine(
+        async_url(database_url),
+        async_creator=partial(
+            sqlite_on_loop.connect,
+            database.database or ":memory:",
+            BUSY_TIMEOUT_SECONDS,
+            uri=database.query.get("uri") == "true",
+        ),
+        **kwargs,
+    )
 
     # SQLite has no SELECT … FOR UPDATE; taking the write lock when a transaction
     # begins gives the same guarantee: read-check-write runs one at a time. Read-only
     # sessions (see read_sessions) begin deferred, so in WAL mode they never wait.
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
+        # Opened in autocommit mode (isolation_level None): _on_begin begins transactions.
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

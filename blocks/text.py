@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from babel.dates import format_date
@@ -85,7 +86,12 @@ def money(minor: int, currency: str) -> str:
 
 
 def day(moment: datetime) -> str:
-    return str(format_date(moment.date(), format="medium", locale=DEFAULT_LOCALE))
+    return _medium_date(moment.date())
+
+
+@lru_cache(maxsize=1024)
+def _medium_date(value: date) -> str:
+    return str(format_date(value, format="medium", locale=DEFAULT_LOCALE))
 
 
 def per_period(interval: BillingInterval) -> str:

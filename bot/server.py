@@ -4,12 +4,14 @@ Add to Slack) or Socket Mode."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -17,12 +19,15 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.adapter.socket_mode.async_internals import send_async_response
 from slack_bolt.adapter.socket_mode.internals import build_headers
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
+from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from sqlalchemy import text
+from yarl import URL
 
 from bot.bootstrap import Runtime, bootstrap
 from bot.config import Settings
@@ -40,6 +45,39 @@ TIMESTAMP_HEADER, SIGNATURE_HEADER = "X-Slack-Request-Timestamp", "X-Slack-Signa
 STRIPE_WEBHOOK_PATH = "/stripe/webhook"
 
 
+def parse_body(raw: str, content_type: str | None) -> dict[str, Any]:
+    """A request body as Bolt's own parse reads it, with the URL decoding in C (yarl's).
+
+    Bolt decodes forms with urllib's pure-Python parse_qsl: a sixth of a keystroke's CPU,
+    for a payload of mostly percent-escaped JSON.
+    """
+    if not raw:
+        return {}
+    if content_type == "application/json" or raw.startswith("{"):
+        parsed: dict[str, Any] = json.loads(raw)
+        return parsed
+    # As dict(parse_qsl(…)): a repeated field keeps its last value.
+    fields = dict(URL.build(query_string=raw, encoded=True).query.items())
+    if "payload" in raw:
+        payload = fields.get("payload")
+        return json.loads(payload) if payload is not None else {}
+    return fields
+
+
+def slack_request(request: web.Request, body: bytes) -> AsyncBoltRequest:
+    """The request for Bolt, as its aiohttp adapter builds it, with the body parsed by us."""
+    raw = body.decode(request.charset or "utf-8")
+    bolt_request = AsyncBoltRequest(
+        body="",
+        query=request.query_string,
+        headers=request.headers,  # type: ignore[arg-type]
+    )
+    bolt_request.raw_body = raw
+    bolt_request.body = parse_body(raw, bolt_request.content_type)
+    bolt_request.context = build_async_context(AsyncBoltContext(), bolt_request.body)
+    return bolt_request
+
+
 async def dispatch(app: AsyncApp, secret: str, request: web.Request) -> web.StreamResponse:
     """One Slack request through Bolt; listeners may wait until the response has gone out.
 
@@ -52,7 +90,7 @@ async def dispatch(app: AsyncApp, secret: str, request: web.Request) -> web.Stre
     if not is_signed(secret, stamp, signature, body, time.time()):
         return web.Response(status=401, text="invalid signature")
     try:
-        bolt_request = await to_bolt_request(request)
+        bolt_request = slack_request(request, body)
     except (AttributeError, KeyError, TypeError, ValueError, IndexError):
         # Fields Bolt reads that no request of Slack's would carry so (see slack_shapes).
         return web.Response(status=400, text="not a request Slack sends")

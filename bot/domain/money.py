@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from babel.core import Locale
 from babel.numbers import format_currency, get_currency_precision, list_currencies
@@ -51,6 +52,8 @@ def decimal_string(minor: int, currency: str) -> str:
 DEFAULT_LOCALE = Locale.parse("en_US")
 
 
+# Kept: a view shows the same few amounts again and again, and Babel is slow to format.
+@lru_cache(maxsize=4096)
 def format_money(minor: int, currency: str, locale: Locale = DEFAULT_LOCALE) -> str:
     """Human form for Slack and the terminal: "$1,440.00", "¥1,440"."""
     return str(format_currency(to_decimal(minor, currency), currency, locale=locale))

@@ -31,7 +31,7 @@ WebAddress = Annotated[str, AfterValidator(_web_address)]
 
 
 class _Shape(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="ignore")
 
 
 Id = Annotated[str, Field(min_length=1, max_length=255)]

@@ -1,14 +1,15 @@
-"""build_app: wiring only — the runtime in the context, the error handler, the listeners."""
+"""build_app: wiring only — the error handler and the listeners.
+
+Each request enters with the runtime in its context (bot.server), so no middleware
+runs: Bolt builds every listener argument anew for each middleware it calls.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_bolt.response import BoltResponse
 
 from bot.oauth import oauth_settings
 from handlers import (
@@ -20,7 +21,6 @@ from handlers import (
     plan_actions,
     removal,
 )
-from handlers.surfaces import RUNTIME_KEY
 
 if TYPE_CHECKING:
     from bot.bootstrap import Runtime
@@ -49,22 +49,9 @@ def build_app(runtime: Runtime) -> AsyncApp:
         oauth_settings=oauth_settings(runtime) if runtime.installations is not None else None,
     )
 
-    @app.middleware
-    async def with_runtime(context: dict[str, Any], next: Callable[[], Awaitable[None]]) -> None:
-        context[RUNTIME_KEY] = runtime
-        await next()
-
-    @app.middleware
-    async def once_per_event(
-        body: dict[str, Any], request: AsyncBoltRequest, next: Callable[[], Awaitable[None]]
-    ) -> BoltResponse | None:
-        """Slack redelivers an event it thinks we missed; the first delivery does the work."""
-        if body.get("type") == "event_callback" and request.headers.get("x-slack-retry-num"):
-            return BoltResponse(status=200, body="")
-        await next()
-        return None
-
     errors.register(app, runtime)
+    # Bolt tries listeners in this order, each try costing about what a middleware does:
+    # the most frequent requests first (/licenses, then the live quote and Order Now).
     for module in (licenses_command, add_licenses, plan_actions, removal, home, installs):
         module.register(app)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Generic, TypeVar
 
@@ -29,11 +29,17 @@ class TtlCache(Generic[Value]):
     def put(self, key: str, value: Value) -> None:
         self._entries[key] = (time.monotonic(), value)
 
-    async def get_or_load(self, key: str, load: Callable[[], Awaitable[Value]]) -> Value:
+    async def get_or_load(
+        self,
+        key: str,
+        load: Callable[[], Awaitable[Value]],
+        also: Callable[[Value], Iterable[str]] = lambda _: (),
+    ) -> Value:
         """The fresh entry, else `load()`'s answer; one load per key at a time.
 
         Requests that miss the same key together wait for the one load instead of each
-        going to the database.
+        going to the database. What is loaded is kept under `key` and under the keys
+        `also` names for it (the same thing found another way).
         """
         hit = self._entries.get(key)
         if hit is not None and time.monotonic() - hit[0] <= self.ttl:
@@ -54,7 +60,8 @@ class TtlCache(Generic[Value]):
             del self._loading[key]
         future.set_result(value)
         if began == self._generation:
-            self.put(key, value)
+            for each in (key, *also(value)):
+                self.put(each, value)
         return value
 
     def forget(self, *keys: str) -> None:

@@ -18,7 +18,6 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.adapter.socket_mode.async_internals import send_async_response
 from slack_bolt.adapter.socket_mode.internals import build_headers
-from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.request.async_internals import build_async_context
@@ -38,7 +37,7 @@ from bot.scheduler import build_scheduler
 from bot.services.billing import UnreadableEvent, handle_stripe_event
 from bot.signature import is_signed
 from bot.slack_shapes import is_slack_shaped
-from handlers.surfaces import RESPONSE_SENT_KEY
+from handlers.surfaces import RESPONSE_SENT_KEY, RUNTIME_KEY
 
 log = logging.getLogger(__name__)
 TIMESTAMP_HEADER, SIGNATURE_HEADER = "X-Slack-Request-Timestamp", "X-Slack-Signature"
@@ -78,7 +77,21 @@ def slack_request(request: web.Request, body: bytes) -> AsyncBoltRequest:
     return bolt_request
 
 
-async def dispatch(app: AsyncApp, secret: str, request: web.Request) -> web.StreamResponse:
+def enter(bolt_request: AsyncBoltRequest, runtime: Runtime, sent: asyncio.Event) -> None:
+    """What every listener finds in a request's context: the runtime, and when the
+    response went out."""
+    bolt_request.context[RUNTIME_KEY] = runtime
+    bolt_request.context[RESPONSE_SENT_KEY] = sent
+
+
+def redelivered_event(bolt_request: AsyncBoltRequest) -> bool:
+    """Slack redelivers an event it thinks we missed; the first delivery does the work."""
+    return bolt_request.body.get("type") == "event_callback" and bool(
+        bolt_request.headers.get("x-slack-retry-num")
+    )
+
+
+async def dispatch(runtime: Runtime, secret: str, request: web.Request) -> web.StreamResponse:
     """One Slack request through Bolt; listeners may wait until the response has gone out.
 
     The signature is checked first: an unsigned request reaches no listener, no error
@@ -96,10 +109,12 @@ async def dispatch(app: AsyncApp, secret: str, request: web.Request) -> web.Stre
         return web.Response(status=400, text="not a request Slack sends")
     if not is_slack_shaped(bolt_request.body, request.content_type, body):
         return web.Response(status=400, text="not a request Slack sends")
+    if redelivered_event(bolt_request):
+        return web.Response(status=200)
     sent = asyncio.Event()
-    bolt_request.context[RESPONSE_SENT_KEY] = sent
+    enter(bolt_request, runtime, sent)
     try:
-        response = await to_aiohttp_response(await app.async_dispatch(bolt_request))
+        response = await to_aiohttp_response(await runtime.app.async_dispatch(bolt_request))
         await response.prepare(request)
         await response.write_eof()
     finally:
@@ -110,6 +125,10 @@ async def dispatch(app: AsyncApp, secret: str, request: web.Request) -> web.Stre
 class SocketModeHandler(AsyncSocketModeHandler):
     """Bolt's Socket Mode handler, telling listeners when their ack has gone out."""
 
+    def __init__(self, runtime: Runtime, app_token: str) -> None:
+        super().__init__(runtime.app, app_token)
+        self.runtime = runtime
+
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         start = time.time()
         sent = asyncio.Event()
@@ -117,8 +136,11 @@ class SocketModeHandler(AsyncSocketModeHandler):
             mode="socket_mode",
             body=req.payload,
             headers=build_headers(req),
-            context={RESPONSE_SENT_KEY: sent},
         )
+        if redelivered_event(bolt_request):
+            await send_async_response(client, req, BoltResponse(status=200, body=""), start)
+            return
+        enter(bolt_request, self.runtime, sent)
         try:
             response = await self.app.async_dispatch(bolt_request)
             await send_async_response(client, req, response, start)
@@ -131,7 +153,7 @@ def build_web_app(rt: Runtime) -> web.Application:
     signing_secret = secret.get_secret_value() if secret else ""
 
     async def slack_events(request: web.Request) -> web.StreamResponse:
-        return await dispatch(rt.app, signing_secret, request)
+        return await dispatch(rt, signing_secret, request)
 
     async def healthz(_: web.Request) -> web.Response:
         try:
@@ -231,7 +253,7 @@ async def serve(
     async with bootstrap(settings, socket_mode=socket) as rt, scheduled(rt, scheduler):
         if socket:
             assert settings.slack_app_token is not None
-            handler = SocketModeHandler(rt.app, settings.slack_app_token.get_secret_value())
+            handler = SocketModeHandler(rt, settings.slack_app_token.get_secret_value())
             await handler.connect_async()  # type: ignore[no-untyped-call]
             print("licensebot is connected to Slack (Socket Mode). Ctrl-C stops it.", flush=True)
             try:

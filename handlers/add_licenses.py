@@ -158,6 +158,7 @@ async def on_order_now(
 
 
 def register(app: AsyncApp) -> None:
-    app.action(Action.OPEN_ADD)(listener(on_open_add))
+    # Keystrokes first: Bolt tries listeners in order (see bot.app).
     app.action(Action.ADD_COUNT)(listener(on_count_changed))
     app.view(Callback.ADD)(listener(on_order_now))
+    app.action(Action.OPEN_ADD)(listener(on_open_add))

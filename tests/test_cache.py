@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.cache import TtlCache
+from bot.sandbox.demo import demo_accounts
+from bot.services.accounts import import_accounts, recent_account
+from bot.services.context import ServiceContext
 
 
 async def test_requests_that_miss_together_make_one_load() -> None:
@@ -44,6 +49,25 @@ async def test_a_load_that_began_before_a_forget_is_not_kept() -> None:
         return 2
 
     assert await cache.get_or_load("id:acme", new_row) == 2
+
+
+async def test_an_account_read_by_workspace_is_found_by_id_without_another_read(
+    ctx: ServiceContext,
+) -> None:
+    await import_accounts(ctx, demo_accounts(), actor="test")
+    reads = 0
+    real = ctx.reading
+
+    def counted() -> AsyncSession:
+        nonlocal reads
+        reads += 1
+        return real()
+
+    ctx.reading = counted  # type: ignore[method-assign]
+    by_team = await recent_account(ctx, team_id="T0ACME")
+    assert by_team is not None
+    assert await recent_account(ctx, account_id=by_team.id) is by_team
+    assert reads == 1
 
 
 async def test_forgetting_one_account_keeps_the_others() -> None:

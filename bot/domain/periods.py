@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
@@ -31,6 +32,8 @@ def _months_per_step(interval: BillingInterval) -> int:
     return 1 if interval is BillingInterval.MONTHLY else 12
 
 
+# Kept: every request asks for the current period of its account, so the same few.
+@lru_cache(maxsize=4096)
 def period_boundary(anchor: datetime, interval: BillingInterval, index: int) -> datetime:
     """Start of period `index` (0 = the one starting at the anchor).
 

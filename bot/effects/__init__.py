@@ -84,11 +84,6 @@ class Effects:
                 exc,
             )
 
-    async def run_held(self, held: outbox.Claimed) -> None:
-        """Carry out an entry this process holds (`outbox.hold`), without waiting for a drain."""
-        if await self._run(held):
-            await outbox.complete(self.deps.services, held.id)
-
     async def _run(self, claimed: outbox.Claimed) -> bool:
         services = self.deps.services
         try:

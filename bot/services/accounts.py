@@ -24,7 +24,7 @@ from bot.domain.pricing import AccountTerms, iso
 from bot.integrations.billing import BillingRefused, BillingUnavailable
 from bot.models import Account, AccountAdmin, AuditEntry
 from bot.readmodels import AccountOverview, AdminIdentity
-from bot.services.context import ServiceContext
+from bot.services.context import ServiceContext, account_keys
 
 
 def unit_price_minor(account: Account) -> int:
@@ -105,8 +105,12 @@ async def recent_account(
             )
             return found
 
+    def keys_of(found: Account | None) -> tuple[str, ...]:
+        # Found by workspace, it is the one by id too (and the other way round).
+        return account_keys(found.id, found.slack_team_id) if found is not None else ()
+
     # Keystrokes that miss together wait for one read.
-    account = await ctx.recent.get_or_load(key, load)
+    account = await ctx.recent.get_or_load(key, load, also=keys_of)
     if account is None and account_id is not None:
         raise AccountNotFound(account_id)
     return account

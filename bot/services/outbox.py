@@ -272,17 +272,12 @@ async def enqueue_now(ctx: ServiceContext, *effects: Effect) -> None:
             enqueue(session, effect, ctx.clock())
 
 
-async def hold(ctx: ServiceContext, effect: Effect) -> Claimed:
-    """Queue an effect already claimed by the caller, who carries it out right away.
+async def hold_in(session: AsyncSession, effect: Effect, now: datetime) -> Claimed:
+    """Queue an effect already claimed by the caller, who carries it out right away, in the
+    caller's transaction: held if and only if the change commits.
 
     If the caller dies first, the scheduler finds it when the hold ends and carries it out.
     """
-    async with ctx.sessions() as session, session.begin():
-        return await hold_in(session, effect, ctx.clock())
-
-
-async def hold_in(session: AsyncSession, effect: Effect, now: datetime) -> Claimed:
-    """`hold`, in the caller's transaction: held if and only if the change commits."""
     row = OutboxEntry(
         kind=effect.kind.value,
         payload=effect.model_dump(mode="json"),

@@ -36,7 +36,7 @@ class SlowSocket:
 async def test_order_now_over_socket_mode_ends_on_the_receipt(workspace: Workspace) -> None:
     ws = workspace
     view = await open_add_modal_with_quote(ws)
-    handler = SocketModeHandler(ws.runtime.app, "xapp-test")
+    handler = SocketModeHandler(ws.runtime, "xapp-test")
     socket = SlowSocket(ws, view["id"])
     trigger_id = ws.slack.new_trigger_id(ANN, view["id"])
     request = SocketModeRequest(

@@ -48,9 +48,10 @@ async def place_confirmed_order(
 ) -> None:
     """Place the order and show the outcome in its modal.
 
-    `live`: right after Order Now's ack, in the listener. The effect is then written with
-    the order's reservation (so the scheduler finishes it if this process dies) and marked
-    done with its outcome; from the outbox it is already an entry.
+    `live`: right after Order Now's ack, in the listener. With a payment provider the
+    effect is then written with the order's reservation (so the scheduler finishes it if
+    this process dies) and marked done with its outcome; from the outbox it is already an
+    entry. On our own ledger the order is placed in one transaction: nothing to finish.
     """
     services = deps.services
     state = AddModalState(

@@ -103,9 +103,13 @@ class LedgerBilling:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def book(self, session: AsyncSession, request: ChargeRequest) -> str:
-        """The charge, written in the caller's transaction (once per idempotency key)."""
-        existing = await self._booked(session, request.idempotency_key)
+    async def book(self, session: AsyncSession, request: ChargeRequest, new: bool = False) -> str:
+        """The charge, written in the caller's transaction (once per idempotency key).
+
+        `new`: for an order written in this same transaction, whose key can't have been
+        booked yet (the unique key would still refuse a second booking).
+        """
+        existing = None if new else await self._booked(session, request.idempotency_key)
         if existing is not None:
             return existing
         entry = LedgerCharge(

@@ -117,8 +117,10 @@ async def place_order(
 ) -> Receipt:
     """Order the licenses once per idempotency key: reserve, charge, then record the outcome.
 
-    `intent` is the outbox entry that finishes this order if this process dies: it is
-    written with the reservation, held by this process, and marked done with the outcome.
+    On our own ledger the three are one transaction. With a payment provider the charge
+    runs between two: `intent` is then the outbox entry that finishes this order if this
+    process dies; it is written with the reservation, held by this process, and marked
+    done with the outcome.
 
     While another order of the account is being charged, this one waits for it up to
     `wait_for_pending` seconds (two admins clicking at once both get their order), then
@@ -144,6 +146,7 @@ async def place_order(
                         shown_quote,
                         confirmed_at,
                         intent,
+                        settle_now=ctx.billing.local,
                     )
                     break
                 except OrderPending:
@@ -159,8 +162,8 @@ async def place_order(
             if existing is None:
                 raise
             order, held, fresh = _replay(existing, account_id, add), None, None
-        if order.replayed and order.status != PENDING:
-            return order
+        if order.status != PENDING:
+            return order  # settled already: on our own ledger, or an earlier try of this key
         finished = await complete_order(ctx, order.reference, done_entry=held, fresh=fresh)
     return replace(finished, replayed=order.replayed)
 
@@ -193,13 +196,18 @@ async def _reserve(
     shown_quote: Quote | None,
     confirmed_at: datetime | None,
     intent: Effect | None = None,
+    settle_now: bool = False,
 ) -> tuple[Receipt, int | None, ChargeRequest | None]:
     """Step 1, one short transaction: check, then write the order down as pending.
 
     Returns the order, the id of its held outbox entry (with an `intent`) and, for a new
     order, its charge.
+
+    On our own ledger (`settle_now`) there is no charge to wait for: the same transaction
+    books it and records the outcome, and the order returned is paid (no entry, no charge).
     """
     now = ctx.clock()
+    settled_team: str | None = None
     async with ctx.sessions() as session, session.begin():
         # The row lock serialises orders of one account: the rules below see the
         # licenses as they are, and a repeated key sees the order it made.
@@ -260,9 +268,16 @@ async def _reserve(
             created_at=now,
         )
         session.add(order)
-        held = None if intent is None else (await hold_in(session, intent, now)).id
-        await session.flush()
-        return receipt_of(order), held, charge_request(order, account.stripe_customer)
+        request = charge_request(order, account.stripe_customer)
+        if settle_now:
+            book = request if request.amount_minor else None
+            paid, settled_team = await _record_paid(ctx, session, order, None, book, now)
+        else:
+            held = None if intent is None else (await hold_in(session, intent, now)).id
+            await session.flush()
+            return receipt_of(order), held, request
+    ctx.recent.forget(*account_keys(account_id, settled_team))
+    return paid, None, None
 
 
 def charge_key(reference: str) -> str:
@@ -396,9 +411,30 @@ async def settle_paid(
             await mark_done(session, done_entry, now)
         if order.status == PAID:
             return receipt_of(order)
+        receipt, team_id = await _record_paid(ctx, session, order, charge_reference, book, now)
+    ctx.recent.forget(*account_keys(order.account_id, team_id))
+    return receipt
+
+
+async def _record_paid(
+    ctx: ServiceContext,
+    session: AsyncSession,
+    order: Order,
+    charge_reference: str | None,
+    book: ChargeRequest | None,
+    now: datetime,
+) -> tuple[Receipt, str | None]:
+    """In the caller's transaction: the order paid, licenses raised, receipt queued.
+
+    Returns the receipt and the account's workspace (whose cached account is now stale).
+    """
+    # An order new in this transaction is written once, when complete: not as pending
+    # first and then changed.
+    new = order in session.new
+    with session.no_autoflush:
         if book is not None:
             assert isinstance(ctx.billing, LedgerBilling)
-            charge_reference = await ctx.billing.book(session, book)
+            charge_reference = await ctx.billing.book(session, book, new=new)
         # A failed order is settled as paid only when the provider says its charge went
         # through after all (a webhook): the money was taken, so the licenses are given.
         # The count is raised in place: whatever else changed it meanwhile stands.
@@ -411,36 +447,38 @@ async def settle_paid(
                 .execution_options(synchronize_session=False)
             )
         ).one()
-        before = after - order.added
-        order.status = PAID
-        order.failure_message = None
-        order.charge_reference = charge_reference or order.charge_reference
-        order.licenses_before = before
-        order.licenses_after = after
-        order.next_cycle_minor = after * order.unit_price_minor
-        order.resolved_at = now
-        audit.record(
-            session,
-            order.account_id,
-            order.ordered_by,
-            "order.placed",
-            order=order.reference,
-            added=order.added,
-            licenses_before=before,
-            licenses_after=after,
-            charged=format_money(order.due_today_minor, order.currency),
-            charge_reference=order.charge_reference,
-        )
-        await session.flush()
-        receipt = receipt_of(order)
-        # The receipt and the admin's App Home, sent if and only if the order stands.
-        _tell_admin(
-            session, order, SendReceipt(team_id=team_id, reference=reference, receipt=receipt), now
-        )
-        if ctx.billing.needs_customer:
-            enqueue(session, SyncSubscription(account_id=order.account_id), now)
-    ctx.recent.forget(*account_keys(order.account_id, team_id))
-    return receipt
+    before = after - order.added
+    order.status = PAID
+    order.failure_message = None
+    order.charge_reference = charge_reference or order.charge_reference
+    order.licenses_before = before
+    order.licenses_after = after
+    order.next_cycle_minor = after * order.unit_price_minor
+    order.resolved_at = now
+    audit.record(
+        session,
+        order.account_id,
+        order.ordered_by,
+        "order.placed",
+        order=order.reference,
+        added=order.added,
+        licenses_before=before,
+        licenses_after=after,
+        charged=format_money(order.due_today_minor, order.currency),
+        charge_reference=order.charge_reference,
+    )
+    await session.flush()
+    receipt = receipt_of(order)
+    # The receipt and the admin's App Home, sent if and only if the order stands.
+    _tell_admin(
+        session,
+        order,
+        SendReceipt(team_id=team_id, reference=order.reference, receipt=receipt),
+        now,
+    )
+    if ctx.billing.needs_customer:
+        enqueue(session, SyncSubscription(account_id=order.account_id), now)
+    return receipt, team_id
 
 
 async def settle_failed(

@@ -92,6 +92,41 @@ async def outbox(ctx: ServiceContext, kind: str) -> list[dict[str, Any]]:
         return [dict(payload) for payload in (await session.scalars(query)).all()]
 
 
+# --- our own ledger ----------------------------------------------------------------------
+
+
+async def test_a_ledger_order_is_booked_and_recorded_in_one_transaction(
+    ctx: ServiceContext,
+) -> None:
+    # Nothing to wait for between the charge and its record: no moment a crash could
+    # leave the order half done, and one write for SQLite's single writer.
+    await seed(ctx)
+    ctx = at(ctx, MID_NOVEMBER)
+    writes = 0
+    sessions = ctx.sessions
+
+    def counted() -> Any:
+        nonlocal writes
+        writes += 1
+        return sessions()
+
+    ctx = dataclasses.replace(ctx, sessions=counted)  # type: ignore[arg-type]
+
+    receipt = await place_order(ctx, "acme", ANN, 3, "key-1", None)
+
+    assert writes == 1
+    assert (receipt.status, receipt.licenses_before, receipt.licenses_after) == ("paid", 10, 13)
+    [charge] = await ledger_charges(ctx)
+    assert (charge.reference, charge.amount_minor) == (
+        receipt.charge_reference,
+        receipt.charged_minor,
+    )
+    assert await licenses_of(ctx) == 13
+    assert [entry["reference"] for entry in await outbox(ctx, "order.receipt")] == [
+        receipt.reference
+    ]
+
+
 # --- a declined card ---------------------------------------------------------------------
 
 

@@ -1,4 +1,10 @@
-"""Order Now when the bot dies right after its ack: the admin always learns the outcome."""
+"""Order Now when the bot dies right after its ack: the admin always learns the outcome.
+
+On our own ledger an order is booked and recorded in one transaction, so it has no
+moment between the two to die in. A payment provider is charged between transactions
+(bot.services.orders): these tests stand one in (RemoteLedger), die in that moment, and
+restart on the ledger, which finishes what was left.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import pytest
 
 from bot.bootstrap import bootstrap
 from bot.effects import orders as order_effects
+from bot.integrations.billing import LedgerBilling
 from bot.scheduler import run_due_work
 from bot.services import orders as order_service
 from bot.services.outbox import HOLD
@@ -30,6 +37,12 @@ def receipts(ws: Workspace) -> list[dict[str, Any]]:
     ]
 
 
+class RemoteLedger(LedgerBilling):
+    """The ledger, charged as a provider is: by `charge`, between the order's transactions."""
+
+    local = False
+
+
 class Killed(Exception):
     """Stands for the process dying at that point."""
 
@@ -37,8 +50,8 @@ class Killed(Exception):
 async def order_three_then_die(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch, *, after_placing: bool = False
 ) -> None:
-    """Ann confirms 3 licenses; the bot acks "Placing your order…" and is killed once the
-    order is written down, before it is charged.
+    """Ann confirms 3 licenses; the bot, charging through a provider, acks "Placing your
+    order…" and is killed once the order is written down, before it is charged.
 
     `after_placing`: it dies after the order was charged and recorded, before the modal
     could show the receipt.
@@ -50,6 +63,7 @@ async def order_three_then_die(
     def killed_drawing(*args: Any, **kwargs: Any) -> None:
         raise Killed()
 
+    monkeypatch.setattr(ws.services, "billing_provider", RemoteLedger(ws.services.sessions))
     if after_placing:
         monkeypatch.setattr(order_effects, "build_receipt_modal", killed_drawing)
     else:

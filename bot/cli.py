@@ -11,10 +11,11 @@ import atexit
 import gc
 import json
 import logging
+import os
 import sys
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -23,6 +24,8 @@ from bot.domain.linking import DEFAULT_TTL_HOURS, MAX_TTL_HOURS, MIN_TTL_HOURS
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.domain.plans import BillingInterval
+    from bot.domain.policy import Decision
+    from bot.domain.pricing import Quote
     from bot.readmodels import AccountOverview
     from bot.services.context import ServiceContext
 
@@ -33,6 +36,10 @@ CLI_ACTOR = "cli"
 
 class UsageError(Exception):
     """Bad arguments: printed as one line, exit code 2."""
+
+
+class UnknownAccount(UsageError):
+    """An ACCOUNT argument that names no account; the message suggests close ids."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -53,8 +60,57 @@ def _day(moment: datetime) -> str:
     return as_utc(moment).strftime("%Y-%m-%d")
 
 
-def _print_json(data: dict[str, Any]) -> None:
+def _moment(moment: datetime) -> str:
+    """A day ("2026-11-01") when the moment is midnight UTC, else the full ISO 8601 time."""
+    from bot.domain.pricing import iso
+
+    text = iso(moment)
+    return text[:10] if text.endswith("T00:00:00Z") else text
+
+
+def _licenses(count: int) -> str:
+    return "1 license" if count == 1 else f"{count:,} licenses"
+
+
+def _print_json(data: dict[str, Any] | list[dict[str, Any]]) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _aligned(rows: Sequence[tuple[str, str]], indent: str = "  ") -> list[str]:
+    """`label: value` lines, every value starting in one column; a value's further lines
+    (after a newline) start in that column too."""
+    width = max(len(label) for label, _ in rows) + 2
+    lines = []
+    for label, value in rows:
+        first, *more = value.split("\n")
+        lines.append(f"{indent}{label + ':':<{width}}{first}")
+        lines += [f"{indent}{'':<{width}}{line}" for line in more]
+    return lines
+
+
+def _or_list(items: Sequence[str]) -> str:
+    """'a', 'a' or 'b', 'a', 'b' or 'c'."""
+    quoted = [repr(item) for item in items]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
+def _no_such_account(wanted: str, ids: Iterable[str]) -> str:
+    """One line naming the unknown id, with the existing ids closest to it (any case)."""
+    import difflib
+
+    by_folded: dict[str, list[str]] = {}
+    for account_id in ids:
+        by_folded.setdefault(account_id.lower(), []).append(account_id)
+    if not by_folded:
+        return (
+            f"no account {wanted!r}: there are no accounts yet "
+            "(add them with `licensebot accounts import FILE`)"
+        )
+    close = difflib.get_close_matches(wanted.lower(), list(by_folded), n=3)
+    matches = [account_id for folded in close for account_id in by_folded[folded]][:3]
+    if matches:
+        return f"no account {wanted!r}; did you mean {_or_list(matches)}?"
+    return f"no account {wanted!r} (`licensebot accounts list` shows every account)"
 
 
 async def _with_context(
@@ -65,9 +121,18 @@ async def _with_context(
     problem = billing_problem(settings)
     if problem is not None:
         raise UsageError(problem)
+    from bot.domain.errors import AccountNotFound
+
     # Every command that reads the database brings it up to date first.
     async with open_services(settings) as services:
-        return await work(services)
+        try:
+            return await work(services)
+        except AccountNotFound as exc:
+            # The one place every command's unknown ACCOUNT ends up.
+            from bot.services.accounts import account_rows
+
+            ids = [row[0] for row in await account_rows(services)]
+            raise UnknownAccount(_no_such_account(exc.account_id, ids)) from None
 
 
 def _run(settings: Settings, work: Callable[[ServiceContext], Awaitable[int]]) -> int:
@@ -116,20 +181,40 @@ def cmd_accounts_import(args: argparse.Namespace, settings: Settings) -> int:
         except ImportFileError as exc:
             raise UsageError(f"{path}: {exc} (nothing was imported)") from None
         print(
-            f"imported {path}: {len(result.created)} created, {len(result.updated)} updated, "
-            f"{len(result.unchanged)} unchanged"
+            f"imported {path}: {len(result.created):,} created, {len(result.updated):,} "
+            f"updated, {len(result.unchanged):,} unchanged"
         )
         return EXIT_OK
 
     return _run(settings, work)
 
 
+def _adding_licenses(capacity: Decision) -> str:
+    """How adding licenses goes for the account, as a sentence (two lines when refused)."""
+    from bot.domain.policy import Route
+
+    if capacity.allowed:
+        return (
+            f"self-serve: an admin can add up to {_licenses(capacity.max_addable)} now, "
+            "in Slack with /licenses add"
+        )
+    names = {
+        Route.CSM: "their Customer Success Manager",
+        Route.SALES: "Sales",
+        Route.SUPPORT: "Support",
+    }
+    who = names.get(capacity.route, "the vendor") if capacity.route else "the vendor"
+    return f"not self-serve: admins go through {who}\nthey are told: “{capacity.reason}”"
+
+
 def _render_overview(view: AccountOverview) -> str:
     from bot.domain.money import format_money
+    from bot.domain.plans import BillingInterval
 
     terms = view.terms
     money = terms.currency
     per = _period_word(terms.interval)
+    billed = "monthly" if terms.interval is BillingInterval.MONTHLY else "yearly"
     csm = " ".join(
         part
         for part in (
@@ -139,24 +224,65 @@ def _render_overview(view: AccountOverview) -> str:
         )
         if part
     )
-    if view.capacity.allowed:
-        adding = f"self-serve, up to {view.capacity.max_addable:,} now"
-    else:
-        adding = f"through {view.capacity.route}: {view.capacity.reason}"
     rows = [
-        ("Plan", f"{view.plan_name}, billed {terms.interval.value}"),
-        ("Licenses", str(terms.licenses)),
+        ("Plan", f"{view.plan_name}, billed {billed}"),
+        ("Licenses", f"{terms.licenses:,}"),
         ("Price per license", f"{format_money(terms.unit_price_minor, money)} per {per}"),
         ("Current period", f"{_day(view.period.start)} → {_day(view.period.end)}"),
-        ("Next cycle", format_money(view.next_cycle_minor, money)),
+        ("Next cycle", f"{format_money(view.next_cycle_minor, money)} per {per}"),
         ("Slack workspace", view.slack_team_id or "not linked"),
         ("Admins", ", ".join(view.admins) or "none"),
         ("CSM", csm or "none"),
-        ("Adding licenses", adding),
+        ("Adding licenses", _adding_licenses(view.capacity)),
     ]
-    lines = [f"{view.name} ({view.account_id})"]
-    lines += [f"  {label + ':':<19}{value}" for label, value in rows]
-    return "\n".join(lines)
+    return "\n".join([f"{view.name} ({view.account_id})", *_aligned(rows)])
+
+
+def cmd_accounts_list(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.domain.plans import PlanId, plan_for
+    from bot.services.accounts import account_rows
+
+    async def work(ctx: ServiceContext) -> int:
+        rows = await account_rows(ctx)
+        if args.json:
+            _print_json(
+                [
+                    {
+                        "id": account_id,
+                        "name": name,
+                        "plan": plan,
+                        "licenses": licenses,
+                        "workspace": team_id,
+                    }
+                    for account_id, name, plan, licenses, team_id in rows
+                ]
+            )
+            return EXIT_OK
+        if not rows:
+            print("no accounts yet: add them with `licensebot accounts import FILE`")
+            return EXIT_OK
+        plan_names = {plan.value: plan_for(plan).display_name for plan in PlanId}
+        table = [("ID", "NAME", "PLAN", "LICENSES", "WORKSPACE")]
+        table += [
+            (
+                account_id,
+                name,
+                plan_names.get(plan, plan),
+                f"{licenses:,}",
+                team_id or "not linked",
+            )
+            for account_id, name, plan, licenses, team_id in rows
+        ]
+        widths = [max(len(row[column]) for row in table) for column in range(4)]
+        lines = [
+            f"{account_id:<{widths[0]}}  {name:<{widths[1]}}  {plan:<{widths[2]}}  "
+            f"{licenses:>{widths[3]}}  {team}"
+            for account_id, name, plan, licenses, team in table
+        ]
+        sys.stdout.write("\n".join(lines) + "\n")
+        return EXIT_OK
+
+    return _run(settings, work)
 
 
 def cmd_accounts_show(args: argparse.Namespace, settings: Settings) -> int:
@@ -269,7 +395,7 @@ def cmd_orders(args: argparse.Namespace, settings: Settings) -> int:
             charged = format_money(order.charged_minor, order.currency)
             print(
                 f"{order.reference}  {order.status:<7}  {_day(order.placed_at)}  "
-                f"+{order.added} ({order.licenses_before:,} → {order.licenses_after:,})  "
+                f"+{order.added:,} ({order.licenses_before:,} → {order.licenses_after:,})  "
                 f"{charged}  {order.charge_reference or '-'}"
             )
         return EXIT_OK
@@ -303,7 +429,7 @@ def cmd_tokens_rotate(args: argparse.Namespace, settings: Settings) -> int:
                 "a stored token can't be decrypted with any key in TOKEN_ENCRYPTION_KEY; "
                 "keep the old key in the list (TOKEN_ENCRYPTION_KEY=<new>,<old>)"
             ) from None
-        print(f"{rotated} stored Slack token(s) now encrypted under the first key")
+        print(f"{rotated:,} stored Slack token(s) now encrypted under the first key")
         return EXIT_OK
 
     return _run(settings, work)
@@ -324,9 +450,21 @@ def _parse_at(raw: str | None) -> datetime | None:
     return as_utc(moment)
 
 
+def _remaining(quote: Quote) -> tuple[int, int]:
+    """(days left, days in the period): the fraction the quote prorates by, in whole days.
+
+    From the quote's own moment and period, as `prorate` counts them: the time from
+    quoted_at to the period's end over the period's length. A part day left is not counted.
+    """
+    day = timedelta(days=1)
+    return (quote.period.end - quote.quoted_at) // day, quote.period.length // day
+
+
 def cmd_quote(args: argparse.Namespace, settings: Settings) -> int:
     from bot.domain.money import format_money
+    from bot.domain.periods import as_utc
     from bot.domain.policy import InvalidCount, parse_count
+    from bot.domain.pricing import iso
     from bot.services import quotes as quotes_service
 
     try:
@@ -337,6 +475,13 @@ def cmd_quote(args: argparse.Namespace, settings: Settings) -> int:
 
     async def work(ctx: ServiceContext) -> int:
         outcome = await quotes_service.quote(ctx, args.account, add, at)
+        anchor = as_utc(outcome.terms.anchor)
+        if at is not None and at < anchor:
+            # Before the anchor there is no period of this account to prorate over.
+            raise UsageError(
+                f"--at {iso(at)}: {args.account}'s billing starts on {_moment(anchor)} "
+                "(its billing anchor); quote a moment from then on"
+            )
         decision = outcome.decision
         if decision.is_input_error:
             if args.json:
@@ -349,21 +494,40 @@ def cmd_quote(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"Not self-serve (route: {decision.route}): {decision.reason}")
             return EXIT_REFUSED
         quote = outcome.quote
+        expires_at = quote.quoted_at + timedelta(seconds=settings.quote_ttl_seconds)
+        days_left, days_in_period = _remaining(quote)
         if args.json:
-            _print_json(quote.to_json())
+            _print_json(
+                {
+                    **quote.to_json(),
+                    "expires_at": iso(expires_at),
+                    "days_left": days_left,
+                    "days_in_period": days_in_period,
+                }
+            )
             return EXIT_OK
         money, per = quote.currency, _period_word(outcome.terms.interval)
         unit = format_money(quote.unit_price_minor, money)
-        print(f"{args.account}: add {quote.added} license(s)")
-        print(f"  Total licenses:   {quote.total_licenses} (now {quote.current_licenses})")
-        print(
-            f"  Total due today:  {format_money(quote.due_today_minor, money)} "
-            f"(prorated to {_day(quote.period.end)})"
-        )
-        print(
-            f"  Price details:    {format_money(quote.next_cycle_minor, money)} per {per} "
-            f"from {_day(quote.period.end)} ({quote.total_licenses} × {unit})"
-        )
+        valid_until = as_utc(expires_at).strftime("%H:%M UTC")
+        if as_utc(expires_at).date() != as_utc(ctx.clock()).date():
+            valid_until += f" on {_day(expires_at)}"
+        rows = [
+            (
+                "Total licenses",
+                f"{quote.total_licenses:,} (now {quote.current_licenses:,})",
+            ),
+            (
+                "Total due today",
+                f"{format_money(quote.due_today_minor, money)} (prorated: {days_left:,} of "
+                f"{days_in_period:,} days left in this period; price valid until {valid_until})",
+            ),
+            (
+                "Price details",
+                f"{format_money(quote.next_cycle_minor, money)} per {per} from "
+                f"{_day(quote.period.end)} ({quote.total_licenses:,} × {unit})",
+            ),
+        ]
+        print("\n".join([f"{args.account}: add {_licenses(quote.added)}", *_aligned(rows)]))
         return EXIT_OK
 
     return _run(settings, work)
@@ -431,6 +595,8 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(run_scheduler(settings))
     return EXIT_OK
 
+
+ACCOUNT_HELP = "account id, as in the accounts file (`licensebot accounts list` shows them)"
 
 # Commands that serve until stopped: they keep the cyclic garbage collector running.
 RUN_UNTIL_STOPPED = (cmd_serve, cmd_sandbox, cmd_scheduler)
@@ -506,7 +672,7 @@ def build_parser() -> Parser:
     )
     rotate.set_defaults(handler=cmd_tokens_rotate)
 
-    accounts = commands.add_parser("accounts", help="import and show customer accounts")
+    accounts = commands.add_parser("accounts", help="import, list and show customer accounts")
     account_commands = accounts.add_subparsers(
         dest="accounts_command", required=True, parser_class=Parser
     )
@@ -518,10 +684,24 @@ def build_parser() -> Parser:
     )
     importer.add_argument("file", help="path of the accounts YAML file")
     importer.set_defaults(handler=cmd_accounts_import)
-    show = account_commands.add_parser(
-        "show", help="print an account's plan, licenses, price and period"
+    lister = account_commands.add_parser(
+        "list",
+        help="every account: id, name, plan, licenses, Slack workspace",
+        description="List every account, sorted by id: a table with its id, name, plan, "
+        "licenses and linked Slack workspace. With --json, a list of objects with id, name, "
+        "plan (the plan id: freemium, essential, pro, enterprise or gong), licenses and "
+        "workspace (the Slack team id, or null).",
     )
-    show.add_argument("account", help="account id, as in the accounts file")
+    lister.add_argument("--json", action="store_true", help="print one JSON list")
+    lister.set_defaults(handler=cmd_accounts_list)
+    show = account_commands.add_parser(
+        "show",
+        help="print an account's plan, licenses, price, period and how it adds licenses",
+        description="Print one account: plan, licenses, price, current billing period, "
+        "Slack workspace, admins, CSM, and whether its admins can add licenses themselves. "
+        "An unknown id exits 2 and suggests the closest ids.",
+    )
+    show.add_argument("account", help=ACCOUNT_HELP)
     show.add_argument("--json", action="store_true", help="print one JSON object")
     show.set_defaults(handler=cmd_accounts_show)
     link_code = account_commands.add_parser(
@@ -532,7 +712,7 @@ def build_parser() -> Parser:
         "only now (only its hash is stored) and works once, until it expires. Exit codes: "
         "0 made, 2 bad arguments (unknown account, already linked, --ttl-hours out of range).",
     )
-    link_code.add_argument("account", help="account id")
+    link_code.add_argument("account", help=ACCOUNT_HELP)
     link_code.add_argument(
         "--ttl-hours",
         type=int,
@@ -552,7 +732,7 @@ def build_parser() -> Parser:
         "used stop working. Linking again takes a new code. An account that is not linked "
         "is left as it is (exit 0).",
     )
-    unlink.add_argument("account", help="account id")
+    unlink.add_argument("account", help=ACCOUNT_HELP)
     unlink.set_defaults(handler=cmd_accounts_unlink)
     sync = account_commands.add_parser(
         "sync",
@@ -562,13 +742,13 @@ def build_parser() -> Parser:
         "period to the account, with an audit entry for each change. Exit codes: 0 done, "
         "2 unknown account, no subscription, or Stripe refused or could not be reached.",
     )
-    sync.add_argument("account", help="account id")
+    sync.add_argument("account", help=ACCOUNT_HELP)
     sync.set_defaults(handler=cmd_accounts_sync)
 
     orders = commands.add_parser(
         "orders", help="an account's orders, newest first: reference, status, amount"
     )
-    orders.add_argument("account", help="account id, as in the accounts file")
+    orders.add_argument("account", help=ACCOUNT_HELP)
     orders.add_argument("--json", action="store_true", help="print one JSON list")
     orders.set_defaults(handler=cmd_orders)
 
@@ -576,12 +756,18 @@ def build_parser() -> Parser:
         "quote",
         help="print the quote an admin would see for adding licenses",
         description="Print what adding N licenses costs today (prorated to the end of the "
-        "billing period) and from the next cycle. Exit codes: 0 quote, 2 bad arguments, "
-        "3 refused by the plan rules (the JSON says where to go instead).",
+        "billing period) and from the next cycle, and until when that price holds "
+        "(QUOTE_TTL_SECONDS). Exit codes: 0 quote, 2 bad arguments (an unknown account, a "
+        "count that is not a whole number of at least 1, an --at before the account's "
+        "billing starts), 3 refused by the plan rules (the JSON says where to go instead).",
     )
-    quote.add_argument("account", help="account id")
+    quote.add_argument("account", help=ACCOUNT_HELP)
     quote.add_argument("--add", required=True, metavar="N", help="licenses to add")
-    quote.add_argument("--at", metavar="ISO8601", help="quote as of this time (default: now)")
+    quote.add_argument(
+        "--at",
+        metavar="ISO8601",
+        help="quote as of this time, e.g. 2026-11-16T09:00:00Z (default: now)",
+    )
     quote.add_argument("--json", action="store_true", help="print one JSON object")
     quote.set_defaults(handler=cmd_quote)
     return parser
@@ -623,29 +809,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_command(args)
 
 
+def _command_name(args: argparse.Namespace) -> str:
+    """ "licensebot quote", "licensebot accounts show": how errors name the command."""
+    words = ["licensebot", args.command]
+    sub = getattr(args, f"{args.command}_command", None)
+    if sub:
+        words.append(sub)
+    return " ".join(words)
+
+
 def _run_command(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from bot.config import Settings
     from bot.domain.errors import ServiceError
 
+    # Errors name the command, as argparse's do: "licensebot quote: no account 'ACME'; …".
+    command = _command_name(args)
     try:
         settings = Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
-        print(f"licensebot: setting {first['loc'][0]}: {first['msg']}", file=sys.stderr)
+        print(f"{command}: setting {first['loc'][0]}: {first['msg']}", file=sys.stderr)
         return EXIT_USAGE
     handler: Callable[[argparse.Namespace, Settings], int] = args.handler
     try:
         return handler(args, settings)
-    except UsageError as exc:
-        print(f"licensebot: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except ServiceError as exc:
-        print(f"licensebot: {exc}", file=sys.stderr)
+    except (UsageError, ServiceError) as exc:
+        print(f"{command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`licensebot accounts list | head`): nothing more to say.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILED
     except Exception as exc:
         # Only a command that loaded SQLAlchemy can fail in it; --help never imports it.
         from sqlalchemy.exc import SQLAlchemyError
@@ -653,7 +852,7 @@ def _run_command(args: argparse.Namespace) -> int:
         if not isinstance(exc, SQLAlchemyError):
             raise
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        print(f"licensebot: database error: {reason}", file=sys.stderr)
+        print(f"{command}: database error: {reason}", file=sys.stderr)
         return EXIT_FAILED
 
 

@@ -518,6 +518,7 @@ def test_the_documented_commands_exist() -> None:
     for command in [
         ("db", "upgrade"),
         ("accounts", "import"),
+        ("accounts", "list"),
         ("accounts", "show"),
         ("accounts", "link-code"),
         ("accounts", "unlink"),

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     token_encryption_key: SecretStr | None = None
     csm_channel_id: str | None = None
     csm_user_ids: str = ""
+    # Where removal requests nobody decided are escalated (vendor workspace); unset: a DM
+    # to each of CSM_USER_IDS.
+    escalation_channel_id: str | None = None
     sales_email: str | None = None
     support_url: str | None = None
     zendesk_url: str | None = None
@@ -41,11 +44,14 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr | None = None
     quote_ttl_seconds: int = Field(default=900, ge=1)
     max_licenses_per_order: int = Field(default=DEFAULT_MAX_PER_ORDER, ge=1)
+    # Between a removal request and its first reminder, between reminders (3 at most), and
+    # between the last reminder and the escalation.
     removal_reminder_hours: float = Field(default=24, gt=0)
     port: int = 3000
 
     @field_validator(
         "csm_channel_id",
+        "escalation_channel_id",
         "slack_client_id",
         "vendor_team_id",
         "sales_email",

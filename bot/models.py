@@ -209,6 +209,8 @@ class RemovalRequest(Base):
     message_ts: Mapped[str | None] = mapped_column(String(32))
     reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
     last_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the request, still pending after its last reminder, was escalated (once).
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

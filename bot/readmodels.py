@@ -195,16 +195,39 @@ class RemovalView:
     applied_licenses: int | None = None
     # The decision modal the decision came from.
     decision_key: str | None = None
+    # The account's licenses when this view was drawn (None: not known).
+    licenses_now: int | None = None
+
+    @property
+    def licenses_from(self) -> int:
+        """What an open request removes from: the account's licenses now, which other
+        orders and removals may have changed since it was made."""
+        if self.licenses_now is not None and self.status in (
+            RemovalStatus.PENDING,
+            RemovalStatus.APPROVED,
+        ):
+            return self.licenses_now
+        return self.licenses_at_request
 
     @property
     def licenses_after(self) -> int:
-        """What the request asks to leave, counted from the licenses when it was made."""
-        return licenses_after_removal(self.licenses_at_request, self.remove_count)
+        """What the request leaves, counted from `licenses_from`."""
+        return licenses_after_removal(self.licenses_from, self.remove_count)
 
     @property
     def licenses_left(self) -> int:
         """Once applied, what the account really kept (other removals may have gone first)."""
         return self.licenses_after if self.applied_licenses is None else self.applied_licenses
+
+
+@dataclass(frozen=True)
+class History:
+    """An account's orders and removal requests together, newest first."""
+
+    account_name: str
+    entries: list[Receipt | RemovalView]
+    # More happened than is shown (only the newest are).
+    more: bool
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,20 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.bootstrap import Runtime
 from bot.services.orders import resume_pending_orders
-from bot.services.removals import apply_due_removals, send_due_reminders
+from bot.services.removals import (
+    apply_due_removals,
+    escalate_overdue_removals,
+    send_due_reminders,
+)
 
 log = logging.getLogger(__name__)
 
 OUTBOX_SECONDS = 15
 ORDERS_SECONDS = 60
 REMOVALS_SECONDS = 60
-REMINDERS_SECONDS = 300
+# Reminders and escalations: at least once a minute, so a fractional REMOVAL_REMINDER_HOURS
+# (0.5) keeps its rhythm to the minute.
+REMINDERS_SECONDS = 60
 
 
 async def apply_removals_job(runtime: Runtime) -> None:
@@ -33,7 +39,12 @@ async def apply_removals_job(runtime: Runtime) -> None:
 
 
 async def reminders_job(runtime: Runtime) -> None:
-    if await send_due_reminders(runtime.services):
+    """Reminders of pending removal requests, then escalations of those past their last one."""
+    reminded = await send_due_reminders(runtime.services)
+    escalated = await escalate_overdue_removals(runtime.services)
+    if escalated:
+        log.info("escalated %d removal request(s)", len(escalated))
+    if reminded or escalated:
         await runtime.effects.drain()
 
 

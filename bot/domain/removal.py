@@ -11,7 +11,6 @@ from bot.domain.pricing import AccountTerms
 
 MAX_REASON_LENGTH = 1000
 MAX_REMINDERS = 3
-REMINDER_REPEAT = timedelta(days=1)
 
 
 class Timing(StrEnum):
@@ -115,9 +114,26 @@ def reminder_due(
     reminders_sent: int,
     last_reminder_at: datetime | None,
     now: datetime,
-    after: timedelta,
+    interval: timedelta,
 ) -> bool:
-    """First after `after`, then daily, at most MAX_REMINDERS times."""
-    if reminders_sent >= MAX_REMINDERS or now - requested_at < after:
+    """The first one interval after the request, then one each interval, MAX_REMINDERS at most.
+
+    Each step waits one interval from the step before it (the request, then the last
+    reminder): a scheduler that was down sends one reminder when it is back, not a burst.
+    """
+    if reminders_sent >= MAX_REMINDERS:
         return False
-    return last_reminder_at is None or now - last_reminder_at >= REMINDER_REPEAT
+    return now - (last_reminder_at or requested_at) >= interval
+
+
+def escalation_due(
+    reminders_sent: int,
+    last_reminder_at: datetime | None,
+    escalated_at: datetime | None,
+    now: datetime,
+    interval: timedelta,
+) -> bool:
+    """Once, one interval after the last (MAX_REMINDERS-th) reminder of an open request."""
+    if escalated_at is not None or reminders_sent < MAX_REMINDERS or last_reminder_at is None:
+        return False
+    return now - last_reminder_at >= interval

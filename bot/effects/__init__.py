@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
 
-from bot.effects import channel, dms, home, orders, tickets
+from bot.effects import channel, dms, escalation, home, orders, tickets
 from bot.effects.context import CURRENT_ENTRY, EffectDeps, NotYet
 from bot.integrations.slack_errors import slack_error
 from bot.integrations.workspaces import NotInstalled
@@ -32,7 +32,7 @@ PERMANENT_SLACK_ERRORS = frozenset(
 
 def _table() -> dict[Kind, tuple[type[Effect], Handler]]:
     table: dict[Kind, tuple[type[Effect], Handler]] = {}
-    for family in (tickets, channel, dms, home, orders):
+    for family in (tickets, channel, dms, escalation, home, orders):
         for payload, handler in family.HANDLERS.items():
             if payload.kind in table:
                 raise RuntimeError(f"two effects for outbox kind {payload.kind}")

@@ -157,6 +157,11 @@ class Call:
         return self.installation.enterprise_id if self.installation else None
 
 
+def permalink(channel: str, ts: str) -> str:
+    """A message's link, in the shape of Slack's."""
+    return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}"
+
+
 class SlackError(Exception):
     """A refusal, answered as Slack does: `{"ok": false, "error": ...}` (HTTP 200 for the API)."""
 
@@ -293,6 +298,7 @@ class FakeSlack:
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
+            "chat.getPermalink": self._chat_get_permalink,
             "conversations.open": self._conversations_open,
             "conversations.history": self._conversations_history,
             "conversations.replies": self._conversations_replies,
@@ -1045,6 +1051,13 @@ class FakeSlack:
         message = self._new_message(text, blocks, params.get("thread_ts"), channel)
         self.ephemerals.append({**message, "channel": channel, "user": user})
         return {"message_ts": message["ts"]}
+
+    def _chat_get_permalink(self, params: JsonDict) -> JsonDict:
+        channel = self._channel(params.get("channel"), allow_user=True)
+        ts = str(params.get("message_ts") or "")
+        if not any(m["ts"] == ts for m in self.messages.get(channel, [])):
+            raise SlackError("message_not_found")
+        return {"channel": channel, "permalink": permalink(channel, ts)}
 
     def _chat_update(self, params: JsonDict) -> JsonDict:
         channel = self._channel(params.get("channel"), allow_user=False)

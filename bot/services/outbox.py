@@ -44,6 +44,7 @@ class Kind(StrEnum):
     THREAD_DECISION = "removal.thread_decision"
     THREAD_APPLIED = "removal.thread_applied"
     THREAD_REMINDER = "removal.thread_reminder"
+    REMOVAL_ESCALATE = "removal.escalate"
     NOTIFY_REQUESTER = "removal.notify_requester"
     HOME_REFRESH = "home.refresh"
     HOME_PUBLISH = "home.publish"
@@ -100,6 +101,15 @@ class ReplyApplied(RemovalEffect):
 class ReplyReminder(RemovalEffect):
     kind = Kind.THREAD_REMINDER
     number: int
+
+
+class EscalateRemoval(RemovalEffect):
+    """A request nobody decided after its last reminder, to ESCALATION_CHANNEL_ID (channel
+    set) or to one CSM by DM (`user_id` set), in the vendor's workspace."""
+
+    kind = Kind.REMOVAL_ESCALATE
+    channel: str | None = None
+    user_id: str | None = None
 
 
 class RequesterStage(StrEnum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime, timedelta
 
@@ -19,12 +20,14 @@ from bot.domain.plans import plan_for
 from bot.domain.policy import licenses_after_removal
 from bot.domain.pricing import iso
 from bot.domain.removal import (
+    MAX_REMINDERS,
     RemovalStatus,
     Timing,
     Verdict,
     check_decision_note,
     check_reason,
     check_request,
+    escalation_due,
     may_decide,
     reminder_due,
     requested_effective_at,
@@ -46,6 +49,7 @@ from bot.services.accounts import (
 from bot.services.context import ServiceContext
 from bot.services.outbox import (
     CreateRemovalTicket,
+    EscalateRemoval,
     NotifyRequester,
     PostRemoval,
     RefreshRemoval,
@@ -58,6 +62,8 @@ from bot.services.outbox import (
     SyncSubscription,
     enqueue,
 )
+
+log = logging.getLogger(__name__)
 
 OPEN_STATUSES = (RemovalStatus.PENDING.value, RemovalStatus.APPROVED.value)
 
@@ -90,6 +96,7 @@ def removal_view(row: RemovalRequest, account: Account) -> RemovalView:
         created_at=row.created_at,
         applied_licenses=row.licenses_after,
         decision_key=row.decision_key,
+        licenses_now=account.licenses,
     )
 
 
@@ -321,23 +328,31 @@ async def apply_due_removals(ctx: ServiceContext) -> list[RemovalView]:
     return applied
 
 
+def reminder_interval(ctx: ServiceContext) -> timedelta:
+    """REMOVAL_REMINDER_HOURS: request → 1st reminder → … → 3rd → escalation, one each."""
+    return timedelta(hours=ctx.settings.removal_reminder_hours)
+
+
 async def send_due_reminders(ctx: ServiceContext) -> list[int]:
-    """Pending requests nobody decided: remind the CSM in the thread, daily, at most 3 times."""
+    """Pending requests nobody decided: remind the CSM in the thread, one interval after the
+    request, then one each interval, at most 3 times."""
     now = ctx.clock()
-    after = timedelta(hours=ctx.settings.removal_reminder_hours)
+    interval = reminder_interval(ctx)
     reminded: list[int] = []
     async with ctx.sessions() as session, session.begin():
         pending = await session.scalars(
             select(RemovalRequest)
             .where(
                 RemovalRequest.status == RemovalStatus.PENDING.value,
-                RemovalRequest.created_at <= now - after,
+                RemovalRequest.reminders_sent < MAX_REMINDERS,
+                RemovalRequest.created_at <= now - interval,
             )
+            .order_by(RemovalRequest.id)
             .with_for_update(skip_locked=True)
         )
         for row in pending:
             if not reminder_due(
-                row.created_at, row.reminders_sent, row.last_reminder_at, now, after
+                row.created_at, row.reminders_sent, row.last_reminder_at, now, interval
             ):
                 continue
             row.reminders_sent += 1
@@ -345,6 +360,67 @@ async def send_due_reminders(ctx: ServiceContext) -> list[int]:
             enqueue(session, ReplyReminder(request_id=row.id, number=row.reminders_sent), now)
             reminded.append(row.id)
     return reminded
+
+
+def escalations(
+    ctx: ServiceContext, request_id: int, account_csm: str | None
+) -> list[EscalateRemoval]:
+    """ESCALATION_CHANNEL_ID if set, else each of CSM_USER_IDS by DM, else the account's CSM."""
+    channel = ctx.settings.escalation_channel_id
+    if channel is not None:
+        return [EscalateRemoval(request_id=request_id, channel=channel)]
+    users = sorted(ctx.settings.csm_user_id_set) or ([account_csm] if account_csm else [])
+    return [EscalateRemoval(request_id=request_id, user_id=user) for user in users]
+
+
+async def escalate_overdue_removals(ctx: ServiceContext) -> list[int]:
+    """Requests still pending one interval after their last reminder: escalated, once.
+
+    The row is marked in the transaction that queues the messages, and rows are claimed
+    (SKIP LOCKED), so several schedulers, restarts and retries escalate a request once.
+    """
+    now = ctx.clock()
+    interval = reminder_interval(ctx)
+    escalated: list[int] = []
+    async with ctx.sessions() as session, session.begin():
+        overdue = list(
+            await session.scalars(
+                select(RemovalRequest)
+                .where(
+                    RemovalRequest.status == RemovalStatus.PENDING.value,
+                    RemovalRequest.escalated_at.is_(None),
+                    RemovalRequest.reminders_sent >= MAX_REMINDERS,
+                    RemovalRequest.last_reminder_at <= now - interval,
+                )
+                .order_by(RemovalRequest.id)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        for row in overdue:
+            if not escalation_due(
+                row.reminders_sent, row.last_reminder_at, row.escalated_at, now, interval
+            ):
+                continue
+            row.escalated_at = now
+            account = await load_account(session, row.account_id)
+            targets = escalations(ctx, row.id, account.csm_slack_user_id)
+            if not targets:
+                log.warning(
+                    "%s escalated with nobody to tell: set ESCALATION_CHANNEL_ID or CSM_USER_IDS",
+                    row.reference,
+                )
+            audit.record(
+                session,
+                row.account_id,
+                "scheduler",
+                "removal.escalated",
+                request=row.reference,
+                to=[target.channel or target.user_id for target in targets],
+            )
+            for target in targets:
+                enqueue(session, target, now)
+            escalated.append(row.id)
+    return escalated
 
 
 async def record_ticket(

@@ -15,7 +15,6 @@ from bot.domain.pricing import AccountTerms
 from bot.domain.removal import (
     MAX_REASON_LENGTH,
     MAX_REMINDERS,
-    REMINDER_REPEAT,
     RemovalStatus,
     Timing,
     Verdict,
@@ -229,19 +228,21 @@ def test_at_most_three_reminders() -> None:
     assert not reminder_due(REQUESTED, 3, last, last + 10 * DAY, AFTER)
 
 
-def test_a_short_wait_still_repeats_daily() -> None:
-    after = timedelta(hours=2)
+def test_a_short_interval_repeats_at_that_interval() -> None:
+    after = timedelta(minutes=30)
     first = REQUESTED + after
 
+    assert not reminder_due(REQUESTED, 0, None, first - timedelta(seconds=1), after)
     assert reminder_due(REQUESTED, 0, None, first, after)
-    assert not reminder_due(REQUESTED, 1, first, first + timedelta(hours=2), after)
+    assert not reminder_due(REQUESTED, 1, first, first + timedelta(minutes=29), after)
+    assert reminder_due(REQUESTED, 1, first, first + after, after)
 
 
 @given(
     after_hours=st.integers(1, 72),
     tick_minutes=st.integers(5, 600),
 )
-def test_ticking_sends_at_most_three_reminders_a_day_apart(
+def test_ticking_sends_at_most_three_reminders_an_interval_apart(
     after_hours: int, tick_minutes: int
 ) -> None:
     after = timedelta(hours=after_hours)
@@ -255,4 +256,4 @@ def test_ticking_sends_at_most_three_reminders_a_day_apart(
 
     assert len(sent) == MAX_REMINDERS
     assert sent[0] - REQUESTED >= after
-    assert all(later - earlier >= REMINDER_REPEAT for earlier, later in pairwise(sent))
+    assert all(later - earlier >= after for earlier, later in pairwise(sent))

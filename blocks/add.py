@@ -8,10 +8,11 @@ from blocks.ids import Action, Callback
 from blocks.ids import Block as BlockId
 from blocks.metadata import AddModalState, RouteRequest
 from blocks.plan import build_info_modal, build_only_admins_modal
-from blocks.surfaces import route_button
+from blocks.surfaces import route_buttons
 from blocks.text import (
     Block,
     actions,
+    billed,
     button,
     context,
     day,
@@ -31,21 +32,23 @@ from bot.readmodels import AccountOverview, Preview, Receipt
 ADD_TITLE = "Add licenses"
 
 
-def count_input(max_addable: int, initial: int | None) -> Block:
+# What a count typed as a command argument may pre-fill: enough for any real number.
+MAX_TYPED = 30
+
+
+def count_input(max_addable: int, initial: int | str | None) -> Block:
+    # A text input, not a number_input: Slack checks a number_input itself (bounds,
+    # letters) in its own words, before the bot can explain in ours. Every check of the
+    # count is the bot's, in the input's own error.
     element: dict[str, Any] = {
-        "type": "number_input",
+        "type": "plain_text_input",
         "action_id": Action.ADD_COUNT,
-        "is_decimal_allowed": False,
-        "min_value": "1",
         "placeholder": plain("How many licenses?"),
         # Every keystroke is sent to the bot so the quote follows the typing.
         "dispatch_action_config": {"trigger_actions_on": ["on_character_entered"]},
     }
-    if max_addable >= 1:
-        element["max_value"] = str(max_addable)
-    # Slack refuses a view whose initial value lies outside the input's bounds.
-    if initial is not None and 1 <= initial <= max_addable:
-        element["initial_value"] = str(initial)
+    if initial is not None and str(initial).strip():
+        element["initial_value"] = str(initial).strip()[:MAX_TYPED]
     return {
         "type": "input",
         "block_id": BlockId.ADD_COUNT,
@@ -88,7 +91,7 @@ def problem_lines(problem: Decision | str, account_id: str, wanted: int | None) 
     blocks = [section(f":warning: {problem.reason}", block_id=BlockId.QUOTE)]
     if problem.route is not None:
         blocks.append(
-            actions([route_button(problem, account_id, wanted)], block_id=BlockId.ROUTE_ACTIONS)
+            actions(route_buttons(problem, account_id, wanted), block_id=BlockId.ROUTE_ACTIONS)
         )
     return blocks
 
@@ -99,13 +102,14 @@ def build_add_modal(
     *,
     quote: Quote | None = None,
     problem: Decision | str | None = None,
-    initial: int | None = None,
+    initial: int | str | None = None,
     notice: str | None = None,
+    wanted: int | None = None,
 ) -> dict[str, Any]:
     terms = view.terms
     blocks: list[Block] = [
         context(
-            f"*{view.name}* · {view.plan_name}, billed {terms.interval.value} · "
+            f"*{view.name}* · {view.plan_name}, {billed(terms.interval)} · "
             f"{licenses(terms.licenses)} at {money(terms.unit_price_minor, terms.currency)} "
             f"per {per_period(terms.interval)}"
         ),
@@ -114,7 +118,10 @@ def build_add_modal(
         blocks.append(section(f":bell: *{notice}*"))
     blocks.append(count_input(view.capacity.max_addable, initial))
     if problem is not None:
-        wanted = quote.added if quote else initial
+        if quote is not None:
+            wanted = quote.added
+        elif wanted is None and isinstance(initial, int):
+            wanted = initial
         blocks += problem_lines(problem, view.account_id, wanted)
     elif quote is not None:
         blocks.append(quote_lines(quote, view))
@@ -198,19 +205,28 @@ def build_add_modal_for(
     count: int | str | None,
     *,
     notice: str | None = None,
-    initial: int | None = None,
+    initial: int | str | None = None,
+    explain_input: bool = False,
 ) -> dict[str, Any]:
     """The add modal for what was typed: a quote, or the inline reason there is none.
+
+    A count that is wrong in itself (not a number, below 1) is explained once, in the
+    input's own error when Order Now is pressed; until then the quote area only asks for
+    a number. `explain_input` explains it here instead, for a count given where there is
+    no input to point at (the `/licenses add N` argument). A count the rules send to
+    someone (Sales, the CSM) is explained here, with the button to reach them.
 
     The quote shown is kept in the view's state, so Order Now orders what the admin saw.
     """
     outcome = seen.outcome
     problem: Decision | str | None = None
     if isinstance(count, str):
-        problem = count
+        problem = count if explain_input else None
     elif count is not None and not outcome.decision.allowed:
-        problem = outcome.decision
-    shown = outcome.quote if count is not None else None
+        decision = outcome.decision
+        if explain_input or not decision.is_input_error:
+            problem = decision
+    shown = outcome.quote if isinstance(count, int) and outcome.decision.allowed else None
     return build_add_modal(
         seen.overview,
         state.model_copy(update={"quote": shown}),
@@ -218,6 +234,7 @@ def build_add_modal_for(
         problem=problem,
         notice=notice,
         initial=initial,
+        wanted=count if isinstance(count, int) and count >= 1 else None,
     )
 
 
@@ -263,8 +280,8 @@ def stale_price_notice(why: str) -> str:
 
 def receipt_text(receipt: Receipt) -> str:
     return (
-        f"You added {licenses(receipt.added)} ({receipt.licenses_before} → "
-        f"{receipt.licenses_after}); charged {money(receipt.charged_minor, receipt.currency)}. "
+        f"You added {licenses(receipt.added)} ({receipt.licenses_before:,} → "
+        f"{receipt.licenses_after:,}); charged {money(receipt.charged_minor, receipt.currency)}. "
         f"Order {receipt.reference}."
     )
 

@@ -33,7 +33,10 @@ def build_home(
     blocks: list[Block] = [
         header(f"{view.name} licenses"),
         plan_fields(view),
-        actions(plan_buttons(view), block_id=BlockId.HOME_ACTIONS),
+        actions(
+            [*plan_buttons(view), button("History", Action.OPEN_HISTORY)],
+            block_id=BlockId.HOME_ACTIONS,
+        ),
     ]
     if not view.capacity.allowed:
         blocks.append(context(f":information_source: {view.capacity.reason}"))

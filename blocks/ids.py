@@ -22,6 +22,7 @@ class Block(StrEnum):
 class Action(StrEnum):
     ADD_COUNT = "add_count_input"
     OPEN_ADD = "open_add"
+    OPEN_HISTORY = "open_history"
     REQUEST_REMOVAL = "request_removal"
     CONTACT_SUPPORT = "contact_support"
     ASK_CSM = "ask_csm"
@@ -36,6 +37,7 @@ class RemovalCallback(StrEnum):
 
 class RemovalBlock(StrEnum):
     COUNT = "removal_count"
+    PROBLEM = "removal_problem"
     REASON = "removal_reason"
     TIMING = "removal_timing"
     EFFECTIVE = "removal_effective"

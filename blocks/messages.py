@@ -6,10 +6,19 @@ from datetime import datetime
 
 from blocks.ids import Action
 from blocks.metadata import AdminRequest
-from blocks.text import Block, actions, button, context, section
+from blocks.text import (
+    Block,
+    actions,
+    button,
+    context,
+    day_and_time,
+    licenses,
+    more_licenses,
+    section,
+)
 from blocks.tickets import wanted_phrase
 from bot.domain.errors import OnlyAdmins
-from bot.domain.linking import EXAMPLE_CODE, utc_minute
+from bot.domain.linking import EXAMPLE_CODE
 from bot.domain.policy import is_email
 
 
@@ -28,6 +37,7 @@ HELP_TEXT = (
     "• `/licenses` or `/licenses plan`: your plan, licenses and price\n"
     "• `/licenses add [N]`: add licenses, with the price before you order\n"
     "• `/licenses remove [N]`: ask your Customer Success Manager to remove licenses\n"
+    "• `/licenses history`: your account's orders and removal requests\n"
     "• `/licenses link CODE`: link this Slack workspace to your account (admins, with the "
     "code from your Customer Success Manager)\n"
     "• `/licenses link-code ACCOUNT`: a one-time code that links a customer's workspace "
@@ -106,7 +116,7 @@ def link_code_blocks(account_name: str, code: str, expires_at: datetime) -> list
     return [
         section(f":key: Link code for *{account_name}*: `{code}`"),
         context(
-            f"Works once, until {utc_minute(expires_at)}, for an admin of {account_name}, who "
+            f"Works once, until {day_and_time(expires_at)}, for an admin of {account_name}, who "
             f"types `/licenses link {code}` in their Slack workspace. Only you can see this."
         ),
     ]
@@ -117,7 +127,7 @@ def admin_request_text(account_name: str) -> str:
 
 
 def admin_request_blocks(requester: str, account_name: str, wanted: int | None) -> list[Block]:
-    what = f"{wanted:,} more licenses" if wanted else "more licenses"
+    what = more_licenses(wanted)
     return [
         section(f"<@{requester}> asks for {what} for *{account_name}*."),
         context("You are a license admin. Type `/licenses add` to add them."),
@@ -128,17 +138,17 @@ def route_request_blocks(
     requester: str,
     account_name: str,
     plan_name: str,
-    licenses: int,
+    count: int,
     wanted: int | None,
     csm_user_id: str | None,
     reason: str | None,
 ) -> list[Block]:
-    what = f"{wanted:,} more licenses" if wanted else "more licenses"
+    what = more_licenses(wanted)
     to = f"<@{csm_user_id}>" if csm_user_id else "CSM team"
     return [
         section(
             f":inbox_tray: {to}: <@{requester}> of *{account_name}* ({plan_name}, "
-            f"{licenses:,} licenses) asks for {what}."
+            f"{licenses(count)}) asks for {what}."
         ),
         context(f"Not self-serve: {reason or 'Handled by the Customer Success Manager.'}"),
     ]

@@ -14,6 +14,7 @@ from blocks.text import (
     button,
     context,
     day,
+    day_and_time,
     fields,
     licenses,
     plain,
@@ -31,18 +32,31 @@ def _timing_option(timing: Timing, when: datetime) -> dict[str, Any]:
     return {"text": plain(f"{timing.label}{detail}"), "value": timing.value}
 
 
-def build_removal_modal(view: AccountOverview, initial: int | None = None) -> dict[str, Any]:
-    # Slack refuses min_value above max_value, so an account at the minimum still shows 1.
-    most = max(most_removable(view.terms.licenses), 1)
-    count: dict[str, Any] = {
-        "type": "number_input",
-        "action_id": RemovalAction.COUNT,
-        "is_decimal_allowed": False,
-        "min_value": "1",
-        "max_value": str(most),
+# What a count typed as a command argument may pre-fill: enough for any real number.
+MAX_TYPED = 30
+
+
+def build_removal_modal(
+    view: AccountOverview, initial: int | str | None = None, problem: str | None = None
+) -> dict[str, Any]:
+    """The request form; `problem` explains a count given with the command, pre-filled."""
+    most = most_removable(view.terms.licenses)
+    # A text input, not a number_input: Slack would check a number_input itself (bounds,
+    # letters) in its own words, before the bot can explain in ours.
+    count: dict[str, Any] = {"type": "plain_text_input", "action_id": RemovalAction.COUNT}
+    if initial is not None and str(initial).strip():
+        count["initial_value"] = str(initial).strip()[:MAX_TYPED]
+    count_block: Block = {
+        "type": "input",
+        "block_id": RemovalBlock.COUNT,
+        "label": plain("Licenses to remove"),
+        "hint": plain(
+            f"The account keeps at least {licenses(MIN_LICENSES)}, so at most {most:,} "
+            "can be removed."
+        ),
+        "element": count,
     }
-    if initial is not None and 1 <= initial <= most:
-        count["initial_value"] = str(initial)
+    explained = [section(f":warning: {problem}", block_id=RemovalBlock.PROBLEM)] if problem else []
     renewal = _timing_option(Timing.RENEWAL, view.period.end)
     return {
         "type": "modal",
@@ -57,15 +71,8 @@ def build_removal_modal(view: AccountOverview, initial: int | None = None) -> di
                 "Manager reviews every removal; you'll get a ticket reference and a DM when "
                 "they decide."
             ),
-            {
-                "type": "input",
-                "block_id": RemovalBlock.COUNT,
-                "label": plain("Licenses to remove"),
-                "hint": plain(
-                    f"The account keeps at least {licenses(MIN_LICENSES)}: at most {most:,}."
-                ),
-                "element": count,
-            },
+            count_block,
+            *explained,
             {
                 "type": "input",
                 "block_id": RemovalBlock.REASON,
@@ -132,7 +139,7 @@ def removal_summary(view: RemovalView) -> list[Block]:
                 ("Requested by", f"<@{view.requested_by}>"),
                 (
                     "Licenses",
-                    f"{view.licenses_at_request:,} → {view.licenses_after:,} (remove {view.remove_count:,})",
+                    f"{view.licenses_from:,} → {view.licenses_after:,} (remove {view.remove_count:,})",
                 ),
                 ("Takes effect", when),
                 ("Ticket", ticket_text(view)),
@@ -177,7 +184,7 @@ def build_decision_modal(view: RemovalView, request: DecisionRequest) -> dict[st
     blocks: list[Block] = [
         section(
             f"{'Approve' if approving else 'Deny'} removing {licenses(view.remove_count)} from "
-            f"*{view.account_name}* ({view.licenses_at_request:,} → {view.licenses_after:,})."
+            f"*{view.account_name}* ({view.licenses_from:,} → {view.licenses_after:,})."
         )
     ]
     if approving:
@@ -227,7 +234,7 @@ def removal_home_line(view: RemovalView) -> str:
         RemovalStatus.APPLIED: f"applied {day(view.applied_at) if view.applied_at else ''}",
     }[view.status]
     return (
-        f"`{view.reference}` · remove {view.remove_count:,} ({view.licenses_at_request:,} → "
+        f"`{view.reference}` · remove {view.remove_count:,} ({view.licenses_from:,} → "
         f"{view.licenses_after:,}) · *{status}* · ticket {ticket_text(view)}"
     )
 
@@ -251,15 +258,15 @@ def requester_update_text(view: RemovalView, stage: str) -> str:
 
 
 def decision_reply(view: RemovalView) -> str:
-    note = f" Note: {view.decision_note}" if view.decision_note else ""
-    when = f", effective {view.effective_at.date().isoformat()}" if view.effective_at else ""
+    note = f" Reason: {view.decision_note}" if view.decision_note else ""
+    when = f", effective {day(view.effective_at)}" if view.effective_at else ""
     return f"<@{view.decided_by}> {verdict_word(view)} this request{when}.{note}"
 
 
 def applied_reply(view: RemovalView) -> str:
     return (
-        f"Applied: {view.remove_count:,} license(s) removed; {view.account_name} now has "
-        f"{view.licenses_left:,}."
+        f"Applied: {licenses(view.remove_count)} removed; {view.account_name} now has "
+        f"{licenses(view.licenses_left)}."
     )
 
 
@@ -276,7 +283,7 @@ def build_request_sent_modal(view: RemovalView) -> dict[str, Any]:
         "Request sent",
         f":white_check_mark: Request *{view.reference}* is with your Customer Success "
         f"Manager: remove {licenses(view.remove_count)} "
-        f"({view.licenses_at_request:,} → {view.licenses_after:,}), "
+        f"({view.licenses_from:,} → {view.licenses_after:,}), "
         f"{view.timing.label.lower()}.",
         "You'll get the ticket reference by DM now, and another DM when it is decided.",
     )
@@ -295,8 +302,10 @@ def build_decided_modal(view: RemovalView) -> dict[str, Any]:
 
 
 def already_decided_text(view: RemovalView) -> str:
-    when = view.decided_at.strftime("%Y-%m-%d %H:%M UTC") if view.decided_at else ""
-    return f"<@{view.decided_by}> already {view.status.value} {view.reference} ({when}); nothing changed."
+    when = f" ({day_and_time(view.decided_at)})" if view.decided_at else ""
+    return (
+        f"<@{view.decided_by}> already {view.status.value} {view.reference}{when}; nothing changed."
+    )
 
 
 def decided_text(view: RemovalView) -> str:
@@ -306,5 +315,5 @@ def decided_text(view: RemovalView) -> str:
     when = day(view.effective_at) if view.effective_at else "on schedule"
     return (
         f":white_check_mark: You approved {view.reference}: {view.account_name} goes from "
-        f"{view.licenses_at_request:,} to {view.licenses_after:,} licenses, effective {when}."
+        f"{view.licenses_from:,} to {licenses(view.licenses_after)}, effective {when}."
     )

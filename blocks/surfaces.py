@@ -32,23 +32,36 @@ def plan_fields(view: AccountOverview) -> Block:
     )
 
 
-def route_button(decision: Decision, account_id: str, wanted: int | None = None) -> dict[str, Any]:
+def route_button(
+    route: Route | None, account_id: str, wanted: int | None = None, primary: bool = True
+) -> dict[str, Any]:
     """The button that turns a refusal into a request to the right person."""
     value = RouteRequest(account_id=account_id, wanted=wanted).model_dump_json()
-    if decision.route is Route.SALES:
-        return button("Contact Sales", Action.CONTACT_SALES, value, style="primary")
-    return button("Ask my CSM", Action.ASK_CSM, value, style="primary")
+    style = "primary" if primary else None
+    if route is Route.SALES:
+        return button("Contact Sales", Action.CONTACT_SALES, value, style=style)
+    return button("Ask my CSM", Action.ASK_CSM, value, style=style)
+
+
+def route_buttons(
+    decision: Decision, account_id: str, wanted: int | None = None
+) -> list[dict[str, Any]]:
+    """The refusal's route, then the other way it offers (Gong Edition: also Sales)."""
+    first = route_button(decision.route, account_id, wanted)
+    if decision.also is None or decision.also is decision.route:
+        return [first]
+    return [first, route_button(decision.also, account_id, wanted, primary=False)]
 
 
 def plan_buttons(view: AccountOverview) -> list[dict[str, Any]]:
     """Add licenses when the rules allow it, else the route they give; then the rest."""
     value = RouteRequest(account_id=view.account_id).model_dump_json()
     if view.capacity.allowed:
-        first = button("Add licenses", Action.OPEN_ADD, value, style="primary")
+        first = [button("Add licenses", Action.OPEN_ADD, value, style="primary")]
     else:
-        first = route_button(view.capacity, view.account_id)
+        first = route_buttons(view.capacity, view.account_id)
     return [
-        first,
+        *first,
         button("Request removal", Action.REQUEST_REMOVAL, value),
         button("Contact support", Action.CONTACT_SUPPORT, value),
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -94,9 +94,28 @@ def _medium_date(value: date) -> str:
     return str(format_date(value, format="medium", locale=DEFAULT_LOCALE))
 
 
+def day_and_time(moment: datetime) -> str:
+    """ "Nov 30, 2026, 14:05 UTC": the medium date, with the minute when it matters."""
+    utc = moment.astimezone(UTC) if moment.tzinfo else moment
+    return f"{_medium_date(utc.date())}, {utc:%H:%M} UTC"
+
+
+def billed(interval: BillingInterval) -> str:
+    """ "billed monthly", "billed annually"."""
+    return "billed monthly" if interval is BillingInterval.MONTHLY else "billed annually"
+
+
 def per_period(interval: BillingInterval) -> str:
     return "month" if interval is BillingInterval.MONTHLY else "year"
 
 
 def licenses(count: int) -> str:
+    """ "1 license", "3 licenses", "1,000 licenses"."""
     return f"{count:,} license" + ("" if count == 1 else "s")
+
+
+def more_licenses(count: int | None) -> str:
+    """ "1 more license", "3 more licenses", or just "more licenses" when nobody said."""
+    if not count:
+        return "more licenses"
+    return f"{count:,} more license" + ("" if count == 1 else "s")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from blocks.text import day, licenses, more_licenses
 from bot.domain.removal import RemovalStatus
 from bot.readmodels import AccountOverview, RemovalView
 
@@ -17,13 +18,13 @@ class TicketText:
 def removal_ticket(view: RemovalView) -> TicketText:
     return TicketText(
         subject=(
-            f"Remove {view.remove_count} license(s) from {view.account_name} ({view.reference})"
+            f"Remove {licenses(view.remove_count)} from {view.account_name} ({view.reference})"
         ),
         body=(
             f"Account: {view.account_name} ({view.account_id}), plan {view.plan_name}\n"
-            f"Licenses now: {view.licenses_at_request}\n"
-            f"Requested: remove {view.remove_count}, leaving {view.licenses_after}\n"
-            f"Timing: {view.timing.label} ({view.requested_effective_at.date().isoformat()})\n"
+            f"Licenses now: {view.licenses_at_request:,}\n"
+            f"Requested: remove {view.remove_count:,}, leaving {view.licenses_after:,}\n"
+            f"Timing: {view.timing.label} ({day(view.requested_effective_at)})\n"
             f"Requested by Slack user {view.requested_by}\n\n"
             f"Reason:\n{view.reason}\n"
         ),
@@ -31,7 +32,7 @@ def removal_ticket(view: RemovalView) -> TicketText:
 
 
 def wanted_phrase(wanted: int | None) -> str:
-    return f"{wanted} more licenses" if wanted else "more licenses"
+    return more_licenses(wanted)
 
 
 def route_ticket(
@@ -42,7 +43,7 @@ def route_ticket(
         subject=f"{overview.name} asks for {what} ({route})",
         body=(
             f"Account: {overview.name} ({overview.account_id}), plan {overview.plan_name}, "
-            f"{overview.terms.licenses} licenses\n"
+            f"{licenses(overview.terms.licenses)}\n"
             f"Requested by Slack user {requester}: {what}\n"
             f"Not self-serve: {overview.capacity.reason or 'routed by the plan rules'}\n"
         ),
@@ -55,5 +56,5 @@ def verdict_word(view: RemovalView) -> str:
 
 
 def resolution_comment(view: RemovalView) -> str:
-    note = f" Note: {view.decision_note}" if view.decision_note else ""
+    note = f" Reason: {view.decision_note}" if view.decision_note else ""
     return f"{verdict_word(view).capitalize()} in Slack by {view.decided_by}.{note}"

@@ -124,9 +124,9 @@ async def on_order_now(
         admin = await caller.admin_of(state.account_id, "add licenses")
         seen = await preview(runtime.services, admin.account_id, count)
         if not seen.outcome.decision.allowed:
-            # Beyond what the rules allow (the input's max_value): an error on the input,
-            # as Slack shows its own. The reason names the route, whose button the quote
-            # shows.
+            # Wrong in itself (below 1) or beyond what the rules allow: the input's own
+            # error, the one place it is said (the quote area only asks for a number).
+            # A route's reason names who to contact, whose button the quote area shows.
             await slack.ack_errors(Block.ADD_COUNT, seen.outcome.decision.reason)
             return
         notice = confirm_price_notice(count)

@@ -6,9 +6,15 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from blocks.history import build_history_modal
+from blocks.ids import Action
+from blocks.messages import only_admins_text
+from blocks.plan import build_info_modal
 from bot.bootstrap import Runtime
+from bot.services.history import account_history
 from bot.services.outbox import PublishHome, enqueue_now
 from handlers.middleware import Caller, listener
+from handlers.surfaces import Interaction
 
 
 async def on_home_opened(event: dict[str, Any], caller: Caller, runtime: Runtime) -> None:
@@ -18,5 +24,18 @@ async def on_home_opened(event: dict[str, Any], caller: Caller, runtime: Runtime
         runtime.drain_soon()
 
 
+async def on_open_history(slack: Interaction, caller: Caller, runtime: Runtime) -> None:
+    """App Home's History button: the same modal as `/licenses history`."""
+    await slack.ack()
+    admin = await caller.admin()
+    if admin is None:
+        view = build_info_modal("License history", only_admins_text("see the history"))
+    else:
+        history = await account_history(runtime.services, admin.account_id)
+        view = build_history_modal(history)
+    await slack.open_modal(view)
+
+
 def register(app: AsyncApp) -> None:
     app.event("app_home_opened")(listener(on_home_opened))
+    app.action(Action.OPEN_HISTORY)(listener(on_open_history))

@@ -1,4 +1,4 @@
-"""/licenses [plan | add [N] | remove [N] | link CODE | link-code ACCOUNT | help]."""
+"""/licenses [plan | add [N] | remove [N] | history | link CODE | link-code ACCOUNT | help]."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from blocks.add import build_add_modal, build_add_modal_for
+from blocks.history import build_history_modal
 from blocks.messages import (
     HELP_TITLE,
     help_blocks,
@@ -25,8 +26,9 @@ from blocks.metadata import AddModalState
 from blocks.plan import build_info_modal, build_loading_modal, build_plan_modal
 from blocks.removal import build_removal_modal
 from bot.bootstrap import Runtime
-from bot.domain.policy import read_count
-from bot.readmodels import Access, Admin
+from bot.domain.policy import Contacts, decide_remove, read_count
+from bot.readmodels import Access, AccountOverview, Admin
+from bot.services.history import account_history
 from bot.services.linking import issue_link_code_for_csm, link_workspace
 from bot.services.quotes import preview
 from handlers.middleware import Caller, listener
@@ -35,7 +37,7 @@ from handlers.surfaces import Interaction
 # How long we may look the user up before the trigger_id (valid 3 s) is at risk;
 # past it a light modal opens and is filled in when the data arrives.
 TRIGGER_BUDGET_SECONDS = 1.5
-SUBCOMMANDS = {"plan", "add", "remove"}
+SUBCOMMANDS = {"plan", "add", "remove", "history"}
 
 
 def parse_text(text: str) -> tuple[str, str]:
@@ -50,9 +52,10 @@ async def modal_for(
     runtime: Runtime, caller: Caller, admin: Admin, subcommand: str, argument: str
 ) -> dict[str, Any]:
     overview = admin.overview
+    if subcommand == "history":
+        return build_history_modal(await account_history(runtime.services, overview.account_id))
     if subcommand == "remove":
-        count = read_count(argument) if argument else None
-        return build_removal_modal(overview, count if isinstance(count, int) else None)
+        return removal_modal_for(overview, argument)
     if subcommand == "plan" or not overview.capacity.allowed:
         # Not self-serve: the plan modal shows the route button instead of Add.
         return build_plan_modal(overview)
@@ -61,8 +64,20 @@ async def modal_for(
         return build_add_modal(overview, state)
     count = read_count(argument)
     seen = await preview(runtime.services, overview.account_id, count)
-    initial = count if isinstance(count, int) and count >= 1 else None
-    return build_add_modal_for(seen, state, count, initial=initial)
+    # What was typed is in the input, explained beside it (no input error yet to show it).
+    return build_add_modal_for(seen, state, count, initial=argument, explain_input=True)
+
+
+def removal_modal_for(overview: AccountOverview, argument: str) -> dict[str, Any]:
+    """The removal form for `/licenses remove [N]`: N in the input, explained as add does."""
+    if not argument:
+        return build_removal_modal(overview)
+    count = read_count(argument, purpose="remove")
+    if isinstance(count, str):
+        return build_removal_modal(overview, argument, problem=count)
+    decision = decide_remove(overview.terms, count, Contacts())
+    problem = decision.reason if decision.is_input_error else None
+    return build_removal_modal(overview, argument, problem=problem)
 
 
 def refusal(access: Access, support_url: str | None) -> tuple[str, list[dict[str, Any]] | None]:

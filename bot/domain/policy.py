@@ -49,13 +49,15 @@ class Decision:
     `allowed` says the request may go ahead self-serve. Otherwise `route` names who
     handles it (None means the input itself is wrong and the admin should fix it) and
     `reason` is the sentence the admin reads. `max_addable` is the most licenses the
-    admin may add self-serve right now.
+    admin may add self-serve right now. `also` names a second way to go that the reason
+    offers too (Gong Edition: the CSM, or Sales).
     """
 
     allowed: bool
     max_addable: int
     route: Route | None = None
     reason: str = ""
+    also: Route | None = None
 
     @property
     def is_input_error(self) -> bool:
@@ -87,10 +89,15 @@ def parse_count(raw: str) -> int:
     return int(sign + digits)
 
 
+def count_words(count: int) -> str:
+    """ "1 license", "1,000 licenses"."""
+    return f"{count:,} license" + ("" if count == 1 else "s")
+
+
 def read_count(raw: str | None, purpose: str = "add") -> int | str:
     """The number a person typed to `purpose` licenses, or the sentence saying what is wrong."""
     if raw is None or not raw.strip():
-        return f"Enter a number of licenses to {purpose}."
+        return f"Enter a whole number of licenses to {purpose}, like 3."
     try:
         return parse_count(raw)
     except InvalidCount as exc:
@@ -111,8 +118,10 @@ def add_capacity(
             False,
             0,
             Route.CSM,
-            f"{plan.display_name} accounts add licenses through {contacts.csm_phrase()} "
-            f"or {contacts.sales_phrase()}.",
+            f"{plan.display_name} accounts add licenses through their Customer Success "
+            f"Manager or Sales contact: contact {contacts.csm_phrase()}, or "
+            f"{contacts.sales_phrase()}.",
+            also=Route.SALES,
         )
     if terms.plan is PlanId.ENTERPRISE:
         if terms.licenses > ENTERPRISE_SELF_SERVE_LIMIT:
@@ -120,7 +129,7 @@ def add_capacity(
                 False,
                 0,
                 Route.CSM,
-                f"Enterprise accounts with more than {ENTERPRISE_SELF_SERVE_LIMIT} licenses "
+                f"Enterprise accounts with more than {ENTERPRISE_SELF_SERVE_LIMIT:,} licenses "
                 f"add licenses through their Customer Success Manager: contact "
                 f"{contacts.csm_phrase()}.",
             )
@@ -134,7 +143,7 @@ def add_capacity(
 def _enterprise_limit_reason(contacts: Contacts) -> str:
     return (
         f"Enterprise accounts can add licenses themselves up to "
-        f"{ENTERPRISE_SELF_SERVE_LIMIT} in total; for more, contact {contacts.sales_phrase()}."
+        f"{ENTERPRISE_SELF_SERVE_LIMIT:,} in total; for more, contact {contacts.sales_phrase()}."
     )
 
 
@@ -182,8 +191,8 @@ def decide_remove(terms: AccountTerms, requested: object, contacts: Contacts) ->
             False,
             0,
             None,
-            f"The account has {terms.licenses} licenses and keeps at least {MIN_LICENSES}, "
-            f"so at most {most_removable(terms.licenses)} can be removed.",
+            f"The account has {count_words(terms.licenses)} and keeps at least "
+            f"{MIN_LICENSES:,}, so at most {most_removable(terms.licenses):,} can be removed.",
         )
     return Decision(
         False,

@@ -139,8 +139,7 @@ async def test_enterprise_under_five_quotes_until_the_limit_then_routes_to_sales
     ws = workspace
     ws.team_id = "T0GLOBEX"
     view = await open_add_modal(ws, GIL)
-    element = next(b for b in view["blocks"] if b.get("block_id") == Block.ADD_COUNT)["element"]
-    assert element["max_value"] == "2"
+    assert "You can add up to 2 now." in block_text(view["blocks"])
 
     view = await type_count(ws, "2", GIL)
     text = quote_text(view)
@@ -346,7 +345,13 @@ async def test_invalid_numbers_explain_themselves_and_order_nothing(
 
     view = await type_count(ws, value)
     text = quote_text(view)
-    assert explanation in text
+    if value == str(10**30):
+        # Sent to Sales: said beside the button that reaches them.
+        assert explanation in text
+    else:
+        # Wrong in itself: said once, in the input's own error at Order Now.
+        assert explanation not in text
+        assert "Enter a number to see the price." in text
     assert "Total Due Today" not in text
     assert shown_quote(view) is None
 
@@ -367,9 +372,116 @@ async def test_an_empty_field_is_a_validation_error(workspace: Workspace) -> Non
     answer = await submit_view(ws, ANN, view, values=count_field(""))
     assert answer == {
         "response_action": "errors",
-        "errors": {Block.ADD_COUNT: "Enter a number of licenses to add."},
+        "errors": {Block.ADD_COUNT: "Enter a whole number of licenses to add, like 3."},
     }
     assert (await totals(ws)).orders == 0
+
+
+# --- what the admin reads about a wrong count: once, in our words -----------------------------
+
+
+def slack_own_check(view: dict[str, Any], value: str) -> str | None:
+    """What Slack itself says about the count input before the bot hears of it.
+
+    Slack checks inputs in the client, in its own words, and then sends nothing: this is
+    the sandbox's model of it (bot/sandbox/static/app.js, checkInputs).
+    """
+    block = next(b for b in view["blocks"] if b.get("block_id") == Block.ADD_COUNT)
+    element = block["element"]
+    number = None
+    if element["type"] == "number_input":
+        try:
+            number = float(value)
+        except ValueError:
+            value = ""  # a number field holds no letters: it reads as empty
+    if not value.strip():
+        return None if block.get("optional") else "Please complete this required field."
+    if number is not None and not element.get("is_decimal_allowed") and not number.is_integer():
+        return "Enter a whole number."
+    if number is not None and "min_value" in element and number < float(element["min_value"]):
+        return f"Enter a number of at least {element['min_value']}."
+    if number is not None and "max_value" in element and number > float(element["max_value"]):
+        return f"Enter a number of at most {element['max_value']}."
+    return None
+
+
+async def read_after_order_now(ws: Workspace, value: str) -> list[str]:
+    """Type `value`, press Order Now: every explanation the admin then reads (the input's
+    error, whoever wrote it, and the warnings in the modal)."""
+    view = await type_count(ws, value)
+    said = slack_own_check(view, value)
+    if said is None:
+        answer = await submit_view(ws, ANN, view)
+        assert answer is not None and answer["response_action"] == "errors", answer
+        said = answer["errors"][Block.ADD_COUNT]
+        await ws.settle()
+    modal = ws.modal(ANN)
+    assert modal["callback_id"] == Callback.ADD
+    warnings = [
+        line.removeprefix(":warning: ")
+        for line in block_text(modal["blocks"]).splitlines()
+        if line.startswith(":warning:")
+    ]
+    return [said, *warnings]
+
+
+@pytest.mark.parametrize(
+    ("value", "explanation"),
+    [
+        ("0", "Enter a number of licenses to add, at least 1."),
+        ("-2", "Enter a number of licenses to add, at least 1."),
+        ("2.5", "“2.5” is not a whole number of licenses."),
+    ],
+)
+async def test_a_wrong_count_is_explained_once_in_the_inputs_error(
+    workspace: Workspace, value: str, explanation: str
+) -> None:
+    ws = workspace
+    await open_add_modal(ws)
+    await type_count(ws, "3")
+
+    assert await read_after_order_now(ws, value) == [explanation]
+    assert (await totals(ws)).orders == 0
+    assert_calls_ok(ws)
+
+
+async def test_letters_get_our_own_message_not_slacks_generic_one(workspace: Workspace) -> None:
+    ws = workspace
+    await open_add_modal(ws)
+
+    said = await read_after_order_now(ws, "abc")
+
+    assert said == ["“abc” is not a whole number of licenses."]
+    assert "Please complete this required field." not in said
+    assert (await totals(ws)).orders == 0
+
+
+async def test_too_many_says_1000_with_its_separator_everywhere(workspace: Workspace) -> None:
+    ws = workspace
+    view = await open_add_modal(ws)
+    assert "You can add up to 1,000 now." in block_text(view["blocks"])
+
+    said = await read_after_order_now(ws, "5000")
+
+    # The input's error and the reason beside the Contact Sales button: one wording.
+    assert set(said) == {
+        "One order can add at most 1,000 licenses; for more, contact Sales (sales@vendor.example)."
+    }
+    read = "\n".join(said) + block_text(ws.modal(ANN)["blocks"])
+    assert "1000" not in read
+    find_element(ws.modal(ANN)["blocks"], Action.CONTACT_SALES)
+    assert (await totals(ws)).orders == 0
+
+
+async def test_the_billing_interval_reads_as_an_adverb(workspace: Workspace) -> None:
+    ws = workspace
+    monthly = block_text((await open_add_modal(ws))["blocks"])
+    assert "Pro, billed monthly · 10 licenses at $49.00 per month" in monthly
+
+    ws.team_id = "T0GLOBEX"
+    annual = block_text((await open_add_modal(ws, GIL))["blocks"])
+    assert "Enterprise, billed annually · 3 licenses at" in annual
+    assert "billed annual " not in annual
 
 
 # --- Order Now ----------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ async def test_admin_home_shows_the_plan_buttons_and_recent_orders(workspace: Wo
         Action.OPEN_ADD: "Add licenses",
         Action.REQUEST_REMOVAL: "Request removal",
         Action.CONTACT_SUPPORT: "Contact support",
+        Action.OPEN_HISTORY: "History",
     }
     assert_calls_ok(ws)
 

@@ -193,7 +193,10 @@ async def test_add_without_a_number_asks_for_one(workspace: Workspace) -> None:
     assert view["callback_id"] == Callback.ADD
     element = input_element(view, Block.ADD_COUNT)
     assert "initial_value" not in element
-    assert (element["min_value"], element["max_value"]) == ("1", "1000")
+    # No bounds for Slack to check in its own words: the bot explains every count.
+    assert element["type"] == "plain_text_input"
+    assert "min_value" not in element and "max_value" not in element
+    assert "You can add up to 1,000 now." in block_text(view["blocks"])
     assert "Enter a number to see the price." in block_text(view["blocks"])
     assert ws.metadata(view)["quote"] is None
 
@@ -213,7 +216,9 @@ async def test_remove_opens_the_removal_request_modal(
     element = input_element(view, RemovalBlock.COUNT)
     assert element["action_id"] == RemovalAction.COUNT
     assert element.get("initial_value") == initial
-    assert element["max_value"] == "9"
+    assert "max_value" not in element
+    assert "at most 9 can be removed" in block_text(view["blocks"])
+    assert RemovalBlock.PROBLEM not in {b.get("block_id") for b in view["blocks"]}
     assert_calls_ok(ws)
 
 
@@ -235,8 +240,11 @@ async def test_csm_accounts_get_ask_my_csm_instead_of_add(
         view = ws.modal(admin)
         assert view["callback_id"] == Callback.PLAN, text
         labels = button_labels(view, Block.PLAN_ACTIONS)
+        # Gong Edition goes through the CSM or Sales: both ways are offered.
+        sales = {Action.CONTACT_SALES: "Contact Sales"} if plan == "Gong Edition" else {}
         assert labels == {
             Action.ASK_CSM: "Ask my CSM",
+            **sales,
             Action.REQUEST_REMOVAL: "Request removal",
             Action.CONTACT_SUPPORT: "Contact support",
         }
@@ -274,4 +282,82 @@ async def test_contact_support_shows_where_to_get_help(workspace: Workspace) -> 
     text = block_text(stack[-1]["blocks"])
     assert "https://support.vendor.example" in text
     assert "sales@vendor.example" in text
+    assert_calls_ok(ws)
+
+
+# --- a count given with the command explains itself, in the words the form uses -------------
+
+
+def problem_text(view: dict[str, Any]) -> str:
+    """What the removal form says about the count given with the command."""
+    return block_text([b for b in view["blocks"] if b.get("block_id") == RemovalBlock.PROBLEM])
+
+
+@pytest.mark.parametrize(
+    ("argument", "explanation"),
+    [
+        ("0", "Enter a number of licenses to remove, at least 1."),
+        ("99", "The account has 10 licenses and keeps at least 1, so at most 9 can be removed."),
+        ("10", "The account has 10 licenses and keeps at least 1, so at most 9 can be removed."),
+        ("abc", "“abc” is not a whole number of licenses."),
+    ],
+)
+async def test_remove_with_a_bad_number_explains_it_as_add_does(
+    workspace: Workspace, argument: str, explanation: str
+) -> None:
+    ws = workspace
+    await ws.command("U0ANN", f"add {argument}")
+    await ws.settle()
+    add = block_text(ws.modal("U0ANN")["blocks"])
+    await ws.command("U0ANN", f"remove {argument}")
+    await ws.settle()
+
+    view = ws.modal("U0ANN")
+    assert view["callback_id"] == RemovalCallback.REQUEST
+    # What was typed is in the input, and the form says what is wrong with it…
+    assert input_element(view, RemovalBlock.COUNT).get("initial_value") == argument
+    assert problem_text(view) == f":warning: {explanation}"
+    # …in the same style of sentence as add's.
+    if argument in ("0", "abc"):
+        assert f":warning: {explanation.replace('remove', 'add')}" in add
+    # Sending it as it is: the input's own error says the same, in the same words.
+    answer = await ws.submit(
+        "U0ANN",
+        {RemovalBlock.REASON: {RemovalAction.REASON: {"type": "plain_text_input", "value": "x"}}},
+    )
+    assert answer.json() == {
+        "response_action": "errors",
+        "errors": {RemovalBlock.COUNT: explanation},
+    }
+    assert_calls_ok(ws)
+
+
+async def test_gong_edition_offers_its_csm_and_sales(workspace: Workspace) -> None:
+    ws = workspace
+    ws.team_id = "T0UMBRELLA"
+    await ws.command("U0UMA")
+    await ws.settle()
+    view = ws.modal("U0UMA")
+
+    shown = block_text(view["blocks"])
+    assert (
+        "Gong Edition accounts add licenses through their Customer Success Manager or Sales "
+        "contact: contact your Customer Success Manager, Casey Doe (casey@vendor.example), or "
+        "Sales (sales@vendor.example)."
+    ) in shown
+    assert "through your Customer Success Manager" not in shown
+    assert button_labels(view, Block.PLAN_ACTIONS)[Action.CONTACT_SALES] == "Contact Sales"
+
+    # The Sales route is the one Enterprise accounts beyond 5 licenses get.
+    await ws.click_in_view("U0UMA", view, Action.CONTACT_SALES)
+    await ws.settle()
+    sales = ws.modal("U0UMA")
+    assert sales["title"]["text"] == "Contact Sales"
+    assert "*sales@vendor.example*" in block_text(sales["blocks"])
+    assert "`umbrella`" in block_text(sales["blocks"])
+
+    await ws.open_home("U0UMA")
+    await ws.settle()
+    home = button_labels(ws.slack.homes["U0UMA"], Block.HOME_ACTIONS)
+    assert (home[Action.ASK_CSM], home[Action.CONTACT_SALES]) == ("Ask my CSM", "Contact Sales")
     assert_calls_ok(ws)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import re
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from bot.sandbox.demo import VENDOR_TEAM
 from bot.scheduler import run_due_work
 from bot.services.accounts import show_account
 from bot.services.removals import get_removal
+from tests.periods import day
 from tests.slack.conftest import start_workspace
 from tests.slack.driver import CSM_CHANNEL, Workspace, block_text
 from tests.slack.removal_helpers import (
@@ -58,6 +61,11 @@ ZENDESK = "https://acme.zendesk.com"
 # --- the approve path --------------------------------------------------------------------
 
 
+def medium(iso_day: str) -> str:
+    """A YYYY-MM-DD day as people read it everywhere: "Nov 30, 2026"."""
+    return day(datetime.fromisoformat(iso_day))
+
+
 async def test_an_admin_asks_and_a_csm_approves_for_the_renewal(workspace: Workspace) -> None:
     ws = workspace
     await ws.command(ANN, "remove 2")
@@ -74,7 +82,8 @@ async def test_an_admin_asks_and_a_csm_approves_for_the_renewal(workspace: Works
     (ticket,) = await tickets(ws)
     assert (ticket.reference, ticket.status) == ("LB-00001", "open")
     assert ticket.requester == "Ann <ann@acme.example>"
-    assert "RR-00001" in ticket.subject and REASON in ticket.body
+    assert ticket.subject == "Remove 2 licenses from Acme Corp (RR-00001)"
+    assert REASON in ticket.body
     # The CSM channel: who, what, why, when, which ticket, and the two buttons.
     post = the_post(ws)
     shown = text_of(post)
@@ -113,12 +122,13 @@ async def test_an_admin_asks_and_a_csm_approves_for_the_renewal(workspace: Works
     assert not has_buttons(after)
     assert "*Approved* by <@U0CSM> on" in text_of(after)
     assert thread(ws, post) == [
-        f"<@U0CSM> approved this request, effective {renewal}. Note: Fine by the contract."
+        f"<@U0CSM> approved this request, effective {medium(renewal)}. "
+        "Reason: Fine by the contract."
     ]
     assert "RR-00001: :white_check_mark: *Approved* by <@U0CSM>" in dms(ws, ANN)[-1]
     (ticket,) = await tickets(ws)
     assert ticket.status == "solved"
-    assert ticket.comments == ["Approved in Slack by U0CSM. Note: Fine by the contract."]
+    assert ticket.comments == ["Approved in Slack by U0CSM. Reason: Fine by the contract."]
     assert await audit(ws) == [
         ("U0ANN", "removal.requested"),
         ("tickets", "removal.ticket"),
@@ -137,7 +147,7 @@ async def test_an_admin_asks_and_a_csm_approves_for_the_renewal(workspace: Works
     assert overview.terms.licenses == 8
     assert overview.to_json()["next_cycle_amount"] == "392.00"
     assert (await get_removal(ws.services, 1)).status is RemovalStatus.APPLIED
-    assert thread(ws, post)[1:] == ["Applied: 2 license(s) removed; Acme Corp now has 8."]
+    assert thread(ws, post)[1:] == ["Applied: 2 licenses removed; Acme Corp now has 8 licenses."]
     assert "*Applied* on" in text_of(the_post(ws))
     assert dms(ws, ANN)[-1] == "Your removal RR-00001 took effect: Acme Corp now has 8 licenses."
     home = block_text(ws.slack.homes[ANN]["blocks"])
@@ -164,8 +174,8 @@ async def test_as_soon_as_possible_applies_when_approved(workspace: Workspace) -
     post = the_post(ws)
     assert "*Applied* on" in text_of(post) and "went to 7 licenses" in text_of(post)
     assert thread(ws, post) == [
-        f"<@U0CSM2> approved this request, effective {today}.",
-        "Applied: 3 license(s) removed; Acme Corp now has 7.",
+        f"<@U0CSM2> approved this request, effective {medium(today)}.",
+        "Applied: 3 licenses removed; Acme Corp now has 7 licenses.",
     ]
     assert dms(ws, ANN)[-1] == "Your removal RR-00001 took effect: Acme Corp now has 7 licenses."
     (ticket,) = await tickets(ws)
@@ -212,13 +222,13 @@ async def test_a_csm_denies_with_a_reason(workspace: Workspace) -> None:
     assert "*Denied* by <@U0CSM2> on" in text_of(after)
     assert "Reason: Licenses are committed until March." in text_of(after)
     assert thread(ws, post) == [
-        "<@U0CSM2> denied this request. Note: Licenses are committed until March."
+        "<@U0CSM2> denied this request. Reason: Licenses are committed until March."
     ]
     assert ":x: *Denied* by <@U0CSM2>" in dms(ws, ANN)[-1]
     (ticket,) = await tickets(ws)
     assert ticket.status == "solved"
     assert ticket.comments == [
-        "Denied in Slack by U0CSM2. Note: Licenses are committed until March."
+        "Denied in Slack by U0CSM2. Reason: Licenses are committed until March."
     ]
     assert (await audit(ws))[-1] == ("U0CSM2", "removal.denied")
     await ws.open_home(ANN)
@@ -282,6 +292,10 @@ async def test_a_double_click_makes_one_decision(workspace: Workspace) -> None:
     assert "You approved RR-00001" in view_text(ws, first["id"])
     assert final_view(ws, second["id"])["title"]["text"] == "Already decided"
     assert "<@U0CSM> already approved RR-00001" in view_text(ws, second["id"])
+    # When, as every surface writes a day (not "2026-11-30 14:05 UTC").
+    decided = ws.clock()
+    assert f"RR-00001 ({day(decided)}, " in view_text(ws, second["id"])
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", view_text(ws, second["id"]))
     assert len(thread(ws, the_post(ws))) == 1
     assert [a for _, a in await audit(ws)].count("removal.approved") == 1
 
@@ -509,7 +523,7 @@ async def test_a_restart_between_approval_and_effect_still_applies_it(
         await run_due_work(restarted)
 
     assert await licenses(ws) == 5
-    assert thread(ws, post)[-1] == "Applied: 5 license(s) removed; Acme Corp now has 5."
+    assert thread(ws, post)[-1] == "Applied: 5 licenses removed; Acme Corp now has 5 licenses."
     assert dms(ws, ANN)[-1] == "Your removal RR-00001 took effect: Acme Corp now has 5 licenses."
     assert "applied" in block_text(ws.slack.homes[ANN]["blocks"])
     assert [a for _, a in await audit(ws)].count("removal.applied") == 1

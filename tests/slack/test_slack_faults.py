@@ -137,6 +137,6 @@ async def test_thread_replies_whose_answers_were_lost_are_posted_once(
         ws.clock.travel(minutes=1)
         await ws.runtime.effects.drain()
 
-    assert thread(ws, post) == ["<@U0CSM> denied this request. Note: Not this quarter."]
+    assert thread(ws, post) == ["<@U0CSM> denied this request. Reason: Not this quarter."]
     assert len([dm for dm in dms(ws, ANN) if "*Denied*" in dm]) == 1
     assert len(ws.slack.calls_to("conversations.replies")) >= 1

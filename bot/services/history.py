@@ -1,0 +1,40 @@
+"""An account's history: its orders and removal requests, newest first, for people to read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from bot.models import RemovalRequest
+from bot.readmodels import History, Receipt, RemovalView
+from bot.services.accounts import recent_account
+from bot.services.context import ServiceContext
+from bot.services.orders import newest_orders, receipt_of
+from bot.services.removals import removal_view
+
+# A modal holds 100 blocks: a heading, then one per entry with room to spare.
+HISTORY_LIMIT = 40
+
+
+def _when(entry: Receipt | RemovalView) -> datetime:
+    return entry.placed_at if isinstance(entry, Receipt) else entry.created_at
+
+
+async def account_history(
+    ctx: ServiceContext, account_id: str, limit: int = HISTORY_LIMIT
+) -> History:
+    account = await recent_account(ctx, account_id=account_id)
+    assert account is not None
+    async with ctx.reading() as session, session.begin():
+        orders = await session.scalars(newest_orders(account_id).limit(limit + 1))
+        receipts: list[Receipt | RemovalView] = [receipt_of(order) for order in orders]
+        rows = await session.scalars(
+            select(RemovalRequest)
+            .where(RemovalRequest.account_id == account_id)
+            .order_by(RemovalRequest.created_at.desc(), RemovalRequest.id.desc())
+            .limit(limit + 1)
+        )
+        removals: list[Receipt | RemovalView] = [removal_view(row, account) for row in rows]
+    entries = sorted(receipts + removals, key=_when, reverse=True)
+    return History(account.name, entries[:limit], more=len(entries) > limit)

@@ -1,0 +1,92 @@
+"""Copy every surface shares: plurals, dates, one word per thing, the Gong Edition routes."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from blocks.ids import Action
+from blocks.messages import admin_request_blocks, link_code_blocks, route_request_blocks
+from blocks.removal import (
+    already_decided_text,
+    applied_reply,
+    build_removal_message,
+    decided_text,
+    decision_reply,
+)
+from blocks.surfaces import plan_buttons
+from blocks.text import billed, licenses
+from blocks.tickets import removal_ticket, resolution_comment, wanted_phrase
+from bot.domain.plans import BillingInterval
+from bot.domain.removal import RemovalStatus
+from tests import examples
+from tests.periods import day
+from tests.slack.driver import block_text as block_text_of
+
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def test_counts_are_singular_or_plural() -> None:
+    assert (licenses(1), licenses(3), licenses(1000)) == (
+        "1 license",
+        "3 licenses",
+        "1,000 licenses",
+    )
+    assert wanted_phrase(1) == "1 more license"
+    assert wanted_phrase(1200) == "1,200 more licenses"
+    assert "asks for 1 more license for" in block_text_of(admin_request_blocks("U0B", "Acme", 1))
+    posted = block_text_of(route_request_blocks("U0B", "Acme", "Pro", 1, 1, None, None))
+    assert "(Pro, 1 license) asks for 1 more license." in posted
+    one = examples.removal(RemovalStatus.APPLIED, remove=1)
+    assert applied_reply(one) == "Applied: 1 license removed; Acme Corp now has 9 licenses."
+    assert removal_ticket(one).subject == "Remove 1 license from Acme Corp (RR-00001)"
+    assert "license(s)" not in applied_reply(one) + removal_ticket(one).subject
+    nine = examples.removal(RemovalStatus.APPROVED, remove=9)
+    assert "from 10 to 1 license, effective" in decided_text(nine)
+
+
+def test_billing_reads_billed_monthly_or_annually() -> None:
+    assert billed(BillingInterval.MONTHLY) == "billed monthly"
+    assert billed(BillingInterval.ANNUAL) == "billed annually"
+
+
+def test_dates_are_the_medium_date_people_read_everywhere() -> None:
+    approved = examples.removal(RemovalStatus.APPROVED)
+    assert approved.effective_at is not None and approved.decided_at is not None
+    assert f"effective {day(approved.effective_at)}." in decision_reply(approved)
+    assert f"({day(approved.decided_at)}, " in already_decided_text(approved)
+    ticket = removal_ticket(examples.removal())
+    assert f"Timing: At the next renewal ({day(examples.ACME.period.end)})" in ticket.body
+    for text in (decision_reply(approved), already_decided_text(approved), ticket.body):
+        assert not ISO_DAY.search(text), text
+
+
+def test_a_denial_reason_is_called_reason_everywhere() -> None:
+    denied = examples.removal(RemovalStatus.DENIED, note="Committed until March.")
+    message = block_text_of(build_removal_message(denied))
+    assert "Reason: Committed until March." in message
+    assert decision_reply(denied).endswith(" Reason: Committed until March.")
+    assert resolution_comment(denied).endswith(" Reason: Committed until March.")
+    assert "Note:" not in message + decision_reply(denied) + resolution_comment(denied)
+
+
+def test_gong_edition_names_its_csm_or_sales_contact_and_offers_both() -> None:
+    umbrella = examples.UMBRELLA
+    reason = umbrella.capacity.reason
+    assert reason.startswith(
+        "Gong Edition accounts add licenses through their Customer Success Manager or Sales "
+        "contact: contact your Customer Success Manager"
+    )
+    assert "Sales" in reason
+    actions = [button["action_id"] for button in plan_buttons(umbrella)]
+    assert actions[:2] == [Action.ASK_CSM, Action.CONTACT_SALES]
+    # Enterprise beyond the self-serve limit still has its one route.
+    initech = [button["action_id"] for button in plan_buttons(examples.INITECH)]
+    assert Action.CONTACT_SALES not in initech
+
+
+def test_a_link_code_expires_on_a_medium_date() -> None:
+    expires = datetime(2026, 11, 30, 14, 5, tzinfo=UTC)
+    text = block_text_of(link_code_blocks("Acme Corp", "ABCD-EFGH", expires))
+    assert "Works once, until Nov 30, 2026, 14:05 UTC, for an admin" in text
+    assert not ISO_DAY.search(text)

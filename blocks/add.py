@@ -16,6 +16,7 @@ from blocks.text import (
     button,
     context,
     day,
+    day_and_time,
     fields,
     header,
     licenses,
@@ -25,6 +26,7 @@ from blocks.text import (
     section,
     title,
 )
+from bot.domain.periods import as_utc
 from bot.domain.policy import Decision
 from bot.domain.pricing import Quote
 from bot.readmodels import AccountOverview, Preview, Receipt
@@ -59,23 +61,40 @@ def count_input(max_addable: int, initial: int | str | None) -> Block:
     }
 
 
-def quote_lines(quote: Quote, view: AccountOverview) -> Block:
+def price_valid_until(quote: Quote, ttl_seconds: int) -> str:
+    """ "23:25 UTC": until when Order Now honours the quote, with the date when that is
+    another day (UTC) than the quote's own."""
+    until = as_utc(quote.expires_at(ttl_seconds))
+    if until.date() != as_utc(quote.quoted_at).date():
+        return day_and_time(until)
+    return f"{until:%H:%M} UTC"
+
+
+def quote_lines(quote: Quote, view: AccountOverview, quote_ttl_seconds: int | None = None) -> Block:
+    """The quote, explained: the part of the period charged today, what follows it, and
+    (when the caller knows QUOTE_TTL_SECONDS) until when the price holds."""
     currency, per = quote.currency, per_period(view.terms.interval)
     unit = money(quote.unit_price_minor, currency)
+    days_left, days_in_period = quote.days_left
+    next_cycle = money(quote.next_cycle_minor, currency)
+    due_today = [
+        money(quote.due_today_minor, currency),
+        f"{quote.added:,} × {unit}, prorated to {day(quote.period.end)}: "
+        f"{days_left:,} of {days_in_period:,} days left in this period",
+        f"then {next_cycle} a {per} from {day(quote.period.end)}",
+    ]
+    if quote_ttl_seconds is not None:
+        due_today.append(f"(price valid until {price_valid_until(quote, quote_ttl_seconds)})")
     block = fields(
         [
             (
                 "Total Licenses",
                 f"{quote.total_licenses:,} ({quote.current_licenses:,} + {quote.added:,})",
             ),
-            (
-                "Total Due Today",
-                f"{money(quote.due_today_minor, currency)}\n"
-                f"{quote.added:,} × {unit}, prorated to {day(quote.period.end)}",
-            ),
+            ("Total Due Today", "\n".join(due_today)),
             (
                 "Price Details",
-                f"{money(quote.next_cycle_minor, currency)} per {per} from "
+                f"{next_cycle} per {per} from "
                 f"{day(quote.period.end)}\n{quote.total_licenses:,} × {unit}",
             ),
         ]
@@ -105,6 +124,7 @@ def build_add_modal(
     initial: int | str | None = None,
     notice: str | None = None,
     wanted: int | None = None,
+    quote_ttl_seconds: int | None = None,
 ) -> dict[str, Any]:
     terms = view.terms
     blocks: list[Block] = [
@@ -124,7 +144,7 @@ def build_add_modal(
             wanted = initial
         blocks += problem_lines(problem, view.account_id, wanted)
     elif quote is not None:
-        blocks.append(quote_lines(quote, view))
+        blocks.append(quote_lines(quote, view, quote_ttl_seconds))
     else:
         blocks.append(
             section("Enter a number to see the price.", block_id=BlockId.QUOTE),
@@ -207,6 +227,7 @@ def build_add_modal_for(
     notice: str | None = None,
     initial: int | str | None = None,
     explain_input: bool = False,
+    quote_ttl_seconds: int | None = None,
 ) -> dict[str, Any]:
     """The add modal for what was typed: a quote, or the inline reason there is none.
 
@@ -217,6 +238,8 @@ def build_add_modal_for(
     someone (Sales, the CSM) is explained here, with the button to reach them.
 
     The quote shown is kept in the view's state, so Order Now orders what the admin saw.
+    `quote_ttl_seconds` (the QUOTE_TTL_SECONDS setting) shows until when its price holds;
+    without it that line is left out.
     """
     outcome = seen.outcome
     problem: Decision | str | None = None
@@ -235,6 +258,7 @@ def build_add_modal_for(
         notice=notice,
         initial=initial,
         wanted=count if isinstance(count, int) and count >= 1 else None,
+        quote_ttl_seconds=quote_ttl_seconds,
     )
 
 

@@ -73,7 +73,7 @@ def escalation_blocks(
                 ),
                 ("Open for", f"{open_for(now - view.created_at)} (since {day(view.created_at)})"),
                 ("Reference", view.reference),
-                ("Ticket", ticket_text(view)),
+                ("Support ticket", ticket_text(view)),
             ]
         ),
         section(request_link(view, permalink)),

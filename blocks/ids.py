@@ -28,6 +28,7 @@ class Action(StrEnum):
     ASK_CSM = "ask_csm"
     CONTACT_SALES = "contact_sales"
     ASK_ADMINS = "ask_admins"
+    ANSWER_ADMIN_REQUEST = "answer_admin_request"
 
 
 class RemovalCallback(StrEnum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from blocks.ids import Action
-from blocks.metadata import AdminRequest
+from blocks.metadata import AdminRequest, Ask
 from blocks.text import (
     Block,
     actions,
@@ -42,6 +42,8 @@ HELP_TEXT = (
     "code from your Customer Success Manager)\n"
     "• `/licenses link-code ACCOUNT`: a one-time code that links a customer's workspace "
     "(Customer Success Managers, in the vendor's workspace)\n"
+    "• `/licenses queue` (or `/licenses`): the removal requests waiting for your decision "
+    "(Customer Success Managers, in the vendor's workspace)\n"
     "• `/licenses help`: this help"
 )
 
@@ -69,14 +71,33 @@ def mention_list(identifiers: list[str]) -> str:
     return ", ".join(names) if names else "nobody yet"
 
 
-def not_admin_blocks(account_name: str, account_id: str, admins: list[str]) -> list[Block]:
-    value = AdminRequest(account_id=account_id).model_dump_json()
+def not_admin_blocks(
+    account_name: str,
+    account_id: str,
+    admins: list[str],
+    subcommand: str,
+    argument: str,
+) -> list[Block]:
+    """The refusal of `/licenses SUBCOMMAND ARGUMENT`, with a button that passes what the
+    member asked for (add 3, remove 2, or just to manage licenses) on to the admins."""
+    request = AdminRequest.from_command(account_id, subcommand, argument)
+    wish, _ = asked(request)
     return [
         section(
             f"Only license admins of *{account_name}* can change licenses. "
             f"Admins: {mention_list(admins)}."
         ),
-        actions([button("Ask an admin", Action.ASK_ADMINS, value, style="primary")]),
+        context(f"*Ask an admin* sends them your request {wish}."),
+        actions(
+            [
+                button(
+                    "Ask an admin",
+                    Action.ASK_ADMINS,
+                    request.model_dump_json(),
+                    style="primary",
+                )
+            ]
+        ),
     ]
 
 
@@ -122,15 +143,41 @@ def link_code_blocks(account_name: str, code: str, expires_at: datetime) -> list
     ]
 
 
-def admin_request_text(account_name: str) -> str:
-    return f"A colleague asks for more licenses for {account_name}"
+def asked(request: AdminRequest) -> tuple[str, str]:
+    """What a member asked the admins, and the word that joins it to the account:
+    ("to remove 2 licenses", "from"), ("for more licenses", "for")."""
+    count = request.count
+    if request.ask is Ask.REMOVE:
+        return f"to remove {licenses(count) if count else 'licenses'}", "from"
+    if request.ask is Ask.MANAGE:
+        return "to manage licenses", "for"
+    if count:
+        return f"to add {licenses(count)}", "to"
+    return f"for {more_licenses(None)}", "for"
 
 
-def admin_request_blocks(requester: str, account_name: str, wanted: int | None) -> list[Block]:
-    what = more_licenses(wanted)
+# The button in the admins' DM: the form the member wanted, pre-filled for the admin.
+ANSWER_LABELS = {Ask.ADD: "Add licenses", Ask.REMOVE: "Request removal", Ask.MANAGE: "Open plan"}
+
+
+def admin_request_text(account_name: str, request: AdminRequest) -> str:
+    wish, joint = asked(request)
+    return f"A colleague asks {wish} {joint} {account_name}"
+
+
+def admin_request_blocks(requester: str, account_name: str, request: AdminRequest) -> list[Block]:
+    """The DM each admin gets: who asked what, and one button to do it (checked on click)."""
+    wish, joint = asked(request)
+    label = ANSWER_LABELS[request.ask]
+    if request.ask is Ask.MANAGE:
+        how = f"*{label}* shows the plan and what you can change."
+    else:
+        filled = f" with {request.count:,} filled in" if request.count else ""
+        how = f"*{label}* opens the form{filled}; nothing changes until you confirm it there."
     return [
-        section(f"<@{requester}> asks for {what} for *{account_name}*."),
-        context("You are a license admin. Type `/licenses add` to add them."),
+        section(f"<@{requester}> asks {wish} {joint} *{account_name}*."),
+        context(f"You are a license admin. {how}"),
+        actions([button(label, Action.ANSWER_ADMIN_REQUEST, request.model_dump_json())]),
     ]
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from bot.domain.policy import read_count
 from bot.domain.pricing import Quote
 from bot.domain.removal import Verdict
 
@@ -69,11 +71,37 @@ class RouteRequest(ButtonValue):
     wanted: int | None = None
 
 
+class Ask(StrEnum):
+    """What a member who is not an admin wanted to do when they asked the admins."""
+
+    ADD = "add"
+    REMOVE = "remove"
+    MANAGE = "manage"
+
+
 class AdminRequest(ButtonValue):
-    """Value of the "Ask an admin" button a non-admin gets."""
+    """Value of the "Ask an admin" button a non-admin gets, and of the button in the DM
+    their admins get: the account and what the member asked for, to pre-fill a form with.
+
+    Buttons sent before the ask was carried (App Home's) hold only the account: they asked
+    for more licenses, so that stays the default.
+    """
 
     account_id: str
-    wanted: int | None = None
+    ask: Ask = Ask.ADD
+    # The number the member typed, when it was one (never 0 or less).
+    count: int | None = Field(default=None, ge=1)
+
+    @classmethod
+    def from_command(cls, account_id: str, subcommand: str, argument: str) -> AdminRequest:
+        """What `/licenses add 3`, `/licenses remove 2` or `/licenses` asked for."""
+        ask = Ask(subcommand) if subcommand in (Ask.ADD, Ask.REMOVE) else Ask.MANAGE
+        count = read_count(argument) if ask is not Ask.MANAGE and argument else None
+        return cls(
+            account_id=account_id,
+            ask=ask,
+            count=count if isinstance(count, int) and count >= 1 else None,
+        )
 
 
 class RemovalModalState(ViewMetadata):

@@ -17,19 +17,67 @@ from blocks.text import (
     day_and_time,
     fields,
     licenses,
+    money,
+    per_period,
     plain,
     section,
     title,
 )
-from blocks.tickets import verdict_word
+from blocks.tickets import renewal_text, support_ticket, verdict_word
+from blocks.tickets import ticket_text as ticket_text  # blocks/escalation.py reads it here
 from bot.domain.policy import MIN_LICENSES, most_removable
-from bot.domain.removal import MAX_REASON_LENGTH, MAX_REMINDERS, RemovalStatus, Timing, Verdict
+from bot.domain.removal import (
+    MAX_REASON_LENGTH,
+    MAX_REMINDERS,
+    NO_REFUND,
+    LicensePrice,
+    RemovalStatus,
+    Timing,
+    Verdict,
+    read_removal,
+    renewal_change,
+)
 from bot.readmodels import AccountOverview, RemovalView
 
 
 def _timing_option(timing: Timing, when: datetime) -> dict[str, Any]:
-    detail = f" ({day(when)})" if timing is Timing.RENEWAL else ""
-    return {"text": plain(f"{timing.label}{detail}"), "value": timing.value}
+    if timing is Timing.RENEWAL:
+        return {"text": plain(f"{timing.label} ({day(when)})"), "value": timing.value}
+    # As soon as possible saves nothing now: removals never refund (README, Stripe billing).
+    return {"text": plain(timing.label), "description": plain(NO_REFUND), "value": timing.value}
+
+
+def timing_text(timing: Timing, requested_at: datetime) -> str:
+    """When a request asked to take effect, with what that costs, for the CSM's surfaces."""
+    if timing is Timing.RENEWAL:
+        return f"{timing.label} ({day(requested_at)})"
+    return f"{timing.label}. {NO_REFUND}"
+
+
+def renewal_preview(view: AccountOverview, count: int | None) -> str:
+    """What the removal form says the renewal costs: before → after for a count it may
+    ask for, else the price per license each removed license takes off."""
+    terms = view.terms
+    price = LicensePrice.of(terms)
+    if count is None:
+        per = per_period(terms.interval)
+        unit = money(terms.unit_price_minor, terms.currency)
+        return (
+            f":moneybag: *Renewal:* {money(terms.cycle_amount_minor, terms.currency)} per "
+            f"{per} for {licenses(terms.licenses)}. Each license removed lowers it by {unit} "
+            f"per {per}."
+        )
+    change = renewal_change(price, terms.licenses, count)
+    return (
+        f":moneybag: *Renewal:* {renewal_text(change)}\n"
+        f"{licenses(change.licenses_after)} × {money(price.unit_price_minor, price.currency)} "
+        f"instead of {change.licenses_before:,}"
+    )
+
+
+def removal_modal_id(state: RemovalModalState) -> str:
+    """The modal's own name in Slack (external_id): keystrokes update it by this name."""
+    return f"licensebot-{state.idempotency_key}"
 
 
 # What a count typed as a command argument may pre-fill: enough for any real number.
@@ -37,18 +85,37 @@ MAX_TYPED = 30
 
 
 def build_removal_modal(
-    view: AccountOverview, initial: int | str | None = None, problem: str | None = None
+    view: AccountOverview,
+    initial: int | str | None = None,
+    problem: str | None = None,
+    *,
+    typed: str | None = None,
+    state: RemovalModalState | None = None,
 ) -> dict[str, Any]:
-    """The request form; `problem` explains a count given with the command, pre-filled."""
+    """The request form; `problem` explains a count given with the command, pre-filled.
+
+    `typed` is what the input holds as the admin types (Slack keeps it across updates),
+    `state` the modal's own when it is redrawn. The renewal follows the count shown.
+    """
     most = most_removable(view.terms.licenses)
+    state = state or RemovalModalState(account_id=view.account_id)
     # A text input, not a number_input: Slack would check a number_input itself (bounds,
     # letters) in its own words, before the bot can explain in ours.
-    count: dict[str, Any] = {"type": "plain_text_input", "action_id": RemovalAction.COUNT}
+    count: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": RemovalAction.COUNT,
+        # Every keystroke is sent to the bot so the renewal follows the typing.
+        "dispatch_action_config": {"trigger_actions_on": ["on_character_entered"]},
+    }
     if initial is not None and str(initial).strip():
         count["initial_value"] = str(initial).strip()[:MAX_TYPED]
+    seen = read_removal(view.terms, typed if typed is not None else initial)
+    if problem is None and typed is not None and isinstance(seen, str):
+        problem = seen
     count_block: Block = {
         "type": "input",
         "block_id": RemovalBlock.COUNT,
+        "dispatch_action": True,
         "label": plain("Licenses to remove"),
         "hint": plain(
             f"The account keeps at least {licenses(MIN_LICENSES)}, so at most {most:,} "
@@ -61,18 +128,20 @@ def build_removal_modal(
     return {
         "type": "modal",
         "callback_id": RemovalCallback.REQUEST,
+        "external_id": removal_modal_id(state),
         "title": title("Remove licenses"),
         "submit": plain("Send request"),
         "close": plain("Cancel"),
-        "private_metadata": RemovalModalState(account_id=view.account_id).model_dump_json(),
+        "private_metadata": state.model_dump_json(),
         "blocks": [
             section(
                 f"*{view.name}* has {licenses(view.terms.licenses)}. Your Customer Success "
-                "Manager reviews every removal; you'll get a ticket reference and a DM when "
-                "they decide."
+                "Manager reviews every removal; your request gets its reference as soon as "
+                "you send it, and you get a DM when they decide."
             ),
             count_block,
             *explained,
+            section(renewal_preview(view, seen if isinstance(seen, int) else None)),
             {
                 "type": "input",
                 "block_id": RemovalBlock.REASON,
@@ -118,34 +187,44 @@ def _status_line(view: RemovalView) -> str:
     return ":hourglass_flowing_sand: *Waiting for a CSM decision.*"
 
 
-def ticket_text(view: RemovalView) -> str:
-    if view.ticket_url and view.ticket_reference:
-        return f"<{view.ticket_url}|{view.ticket_reference}>"
-    return view.ticket_reference or "being created…"
-
-
 def removal_summary(view: RemovalView) -> list[Block]:
-    when = view.timing.label
-    if view.timing is Timing.RENEWAL:
-        when += f" ({day(view.requested_effective_at)})"
     reason = view.reason.replace("\n", "\n>")
+    pairs = [
+        ("Requested by", f"<@{view.requested_by}>"),
+        (
+            "Licenses",
+            f"{view.licenses_from:,} → {view.licenses_after:,} (remove {view.remove_count:,})",
+        ),
+    ]
+    if view.renewal is not None:
+        pairs.append(("Renewal", renewal_text(view.renewal)))
+    pairs += [
+        ("Takes effect", timing_text(view.timing, view.requested_effective_at)),
+        ("Support ticket", ticket_text(view)),
+    ]
     return [
         section(
             f":outbox_tray: *License removal request {view.reference}* for *{view.account_name}* "
             f"({view.plan_name})"
         ),
-        fields(
-            [
-                ("Requested by", f"<@{view.requested_by}>"),
-                (
-                    "Licenses",
-                    f"{view.licenses_from:,} → {view.licenses_after:,} (remove {view.remove_count:,})",
-                ),
-                ("Takes effect", when),
-                ("Ticket", ticket_text(view)),
-            ]
-        ),
+        fields(pairs),
         section(f"*Reason*\n>{reason}"),
+    ]
+
+
+def decision_buttons(view: RemovalView) -> list[dict[str, Any]]:
+    """Approve and Deny: one action per verdict, both going to the same decision listener."""
+    return [
+        button(
+            label,
+            f"{RemovalAction.DECIDE}:{verdict.value}",
+            DecisionRequest(request_id=view.id, verdict=verdict).model_dump_json(),
+            style=style,
+        )
+        for verdict, label, style in (
+            (Verdict.APPROVE, "Approve", "primary"),
+            (Verdict.DENY, "Deny", "danger"),
+        )
     ]
 
 
@@ -153,20 +232,7 @@ def build_removal_message(view: RemovalView) -> list[Block]:
     """The CSM channel message: the request, then buttons while pending, else the outcome."""
     blocks = removal_summary(view)
     if view.status is RemovalStatus.PENDING:
-        # One action per verdict; both go to the same decision listener.
-        buttons = [
-            button(
-                label,
-                f"{RemovalAction.DECIDE}:{verdict.value}",
-                DecisionRequest(request_id=view.id, verdict=verdict).model_dump_json(),
-                style=style,
-            )
-            for verdict, label, style in (
-                (Verdict.APPROVE, "Approve", "primary"),
-                (Verdict.DENY, "Deny", "danger"),
-            )
-        ]
-        blocks.append(actions(buttons, block_id=RemovalBlock.DECISION))
+        blocks.append(actions(decision_buttons(view), block_id=RemovalBlock.DECISION))
     else:
         blocks.append(context(_status_line(view)))
     return blocks
@@ -183,10 +249,17 @@ def build_decision_modal(view: RemovalView, request: DecisionRequest) -> dict[st
     approving = request.verdict is Verdict.APPROVE
     blocks: list[Block] = [
         section(
-            f"{'Approve' if approving else 'Deny'} removing {licenses(view.remove_count)} from "
-            f"*{view.account_name}* ({view.licenses_from:,} → {view.licenses_after:,})."
+            f"{'Approve' if approving else 'Deny'} request *{view.reference}*: remove "
+            f"{licenses(view.remove_count)} from *{view.account_name}* "
+            f"({view.licenses_from:,} → {view.licenses_after:,})."
         )
     ]
+    if view.renewal is not None:
+        blocks.append(section(f"*Renewal:* {renewal_text(view.renewal)}"))
+    # Whatever the date, the current period stays paid: approving early saves nothing now.
+    blocks.append(
+        context(f"{NO_REFUND} The first renewal after the removal bills the lower count.")
+    )
     if approving:
         blocks.append(
             {
@@ -235,16 +308,19 @@ def removal_home_line(view: RemovalView) -> str:
     }[view.status]
     return (
         f"`{view.reference}` · remove {view.remove_count:,} ({view.licenses_from:,} → "
-        f"{view.licenses_after:,}) · *{status}* · ticket {ticket_text(view)}"
+        f"{view.licenses_after:,}) · *{status}* · {support_ticket(view)}"
     )
 
 
 def requester_update_text(view: RemovalView, stage: str) -> str:
     """The DM the admin gets at each step."""
     if stage == "received":
+        renewal = f" (renewal {renewal_text(view.renewal)})" if view.renewal else ""
+        ticket = f" It is filed as {support_ticket(view)}." if view.ticket_reference else ""
         return (
             f"We received your request {view.reference} to remove {licenses(view.remove_count)} "
-            f"from {view.account_name}. Ticket: {ticket_text(view)}. Your CSM will decide soon."
+            f"from {view.account_name}{renewal}. Your CSM will decide soon; quote "
+            f"{view.reference} if you ask about it.{ticket}"
         )
     if stage == "applied":
         return (
@@ -279,13 +355,15 @@ def reminder_reply(view: RemovalView, number: int) -> str:
 
 
 def build_request_sent_modal(view: RemovalView) -> dict[str, Any]:
+    renewal = f" Renewal: {renewal_text(view.renewal)}." if view.renewal else ""
     return build_info_modal(
         "Request sent",
         f":white_check_mark: Request *{view.reference}* is with your Customer Success "
         f"Manager: remove {licenses(view.remove_count)} "
         f"({view.licenses_from:,} → {view.licenses_after:,}), "
-        f"{view.timing.label.lower()}.",
-        "You'll get the ticket reference by DM now, and another DM when it is decided.",
+        f"{view.timing.label.lower()}.{renewal}",
+        f"Quote {view.reference} if you ask about it. A DM confirms it now, and another "
+        "comes when it is decided.",
     )
 
 
@@ -311,7 +389,8 @@ def already_decided_text(view: RemovalView) -> str:
 def decided_text(view: RemovalView) -> str:
     """What the CSM who decided reads in the modal."""
     if view.status is RemovalStatus.DENIED:
-        return f":x: You denied {view.reference}. The admin is told, and ticket {ticket_text(view)} is solved."
+        ticket = support_ticket(view)
+        return f":x: You denied {view.reference}. The admin is told, and {ticket} is solved."
     when = day(view.effective_at) if view.effective_at else "on schedule"
     return (
         f":white_check_mark: You approved {view.reference}: {view.account_name} goes from "

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from bot.domain.plans import BillingInterval
     from bot.domain.policy import Decision
-    from bot.domain.pricing import Quote
     from bot.readmodels import AccountOverview
     from bot.services.context import ServiceContext
 
@@ -450,16 +449,6 @@ def _parse_at(raw: str | None) -> datetime | None:
     return as_utc(moment)
 
 
-def _remaining(quote: Quote) -> tuple[int, int]:
-    """(days left, days in the period): the fraction the quote prorates by, in whole days.
-
-    From the quote's own moment and period, as `prorate` counts them: the time from
-    quoted_at to the period's end over the period's length. A part day left is not counted.
-    """
-    day = timedelta(days=1)
-    return (quote.period.end - quote.quoted_at) // day, quote.period.length // day
-
-
 def cmd_quote(args: argparse.Namespace, settings: Settings) -> int:
     from bot.domain.money import format_money
     from bot.domain.periods import as_utc
@@ -495,7 +484,8 @@ def cmd_quote(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_REFUSED
         quote = outcome.quote
         expires_at = quote.quoted_at + timedelta(seconds=settings.quote_ttl_seconds)
-        days_left, days_in_period = _remaining(quote)
+        # Whole days, from the quote's own moment and period (bot.domain.pricing).
+        days_left, days_in_period = quote.days_left
         if args.json:
             _print_json(
                 {

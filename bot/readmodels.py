@@ -15,7 +15,7 @@ from bot.domain.periods import BillingPeriod
 from bot.domain.plans import BillingInterval
 from bot.domain.policy import Contacts, Decision, licenses_after_removal
 from bot.domain.pricing import AccountTerms, Quote, iso
-from bot.domain.removal import RemovalStatus, Timing
+from bot.domain.removal import LicensePrice, RemovalStatus, RenewalChange, Timing, renewal_change
 
 # How many orders and removal requests App Home lists, newest first.
 RECENT_ORDERS = 5
@@ -197,6 +197,8 @@ class RemovalView:
     decision_key: str | None = None
     # The account's licenses when this view was drawn (None: not known).
     licenses_now: int | None = None
+    # The account's price per license per period when this view was drawn (None: not known).
+    price: LicensePrice | None = None
 
     @property
     def licenses_from(self) -> int:
@@ -219,6 +221,14 @@ class RemovalView:
         """Once applied, what the account really kept (other removals may have gone first)."""
         return self.licenses_after if self.applied_licenses is None else self.applied_licenses
 
+    @property
+    def renewal(self) -> RenewalChange | None:
+        """The renewal before and after this removal, counted like `licenses_from` and
+        `licenses_after`, at the account's price now (None when the price is not known)."""
+        if self.price is None:
+            return None
+        return renewal_change(self.price, self.licenses_from, self.remove_count)
+
 
 @dataclass(frozen=True)
 class History:
@@ -228,6 +238,15 @@ class History:
     entries: list[Receipt | RemovalView]
     # More happened than is shown (only the newest are).
     more: bool
+
+
+@dataclass(frozen=True)
+class CsmQueue:
+    """Removal requests a CSM may decide, oldest first; `now` to tell their age."""
+
+    requests: list[RemovalView]
+    more: bool
+    now: datetime
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,10 @@ async def on_count_changed(
         return
     count = read_count(action.get("value"))
     new_view = build_add_modal_for(
-        await preview(runtime.services, admin.account_id, count), state, count
+        await preview(runtime.services, admin.account_id, count),
+        state,
+        count,
+        quote_ttl_seconds=runtime.settings.quote_ttl_seconds,
     )
     try:
         await slack.update_modal(
@@ -130,7 +133,15 @@ async def on_order_now(
             await slack.ack_errors(Block.ADD_COUNT, seen.outcome.decision.reason)
             return
         notice = confirm_price_notice(count)
-        await slack.ack_update(build_add_modal_for(seen, state, count, notice=notice))
+        await slack.ack_update(
+            build_add_modal_for(
+                seen,
+                state,
+                count,
+                notice=notice,
+                quote_ttl_seconds=runtime.settings.quote_ttl_seconds,
+            )
+        )
         return
     # The quote the bot sealed into the modal answers Order Now: the ack needs no
     # database. Who may order, the rules and the price are checked again in the service,

@@ -1,4 +1,4 @@
-"""/licenses [plan | add [N] | remove [N] | history | link CODE | link-code ACCOUNT | help]."""
+"""/licenses [plan | add [N] | remove [N] | history | queue | link CODE | link-code ACCOUNT | help]."""
 
 from __future__ import annotations
 
@@ -24,12 +24,14 @@ from blocks.messages import (
 )
 from blocks.metadata import AddModalState
 from blocks.plan import build_info_modal, build_loading_modal, build_plan_modal
+from blocks.queue import build_queue_modal
 from blocks.removal import build_removal_modal
 from bot.bootstrap import Runtime
 from bot.domain.policy import Contacts, decide_remove, read_count
 from bot.readmodels import Access, AccountOverview, Admin
 from bot.services.history import account_history
 from bot.services.linking import issue_link_code_for_csm, link_workspace
+from bot.services.queue import csm_queue, is_csm
 from bot.services.quotes import preview
 from handlers.middleware import Caller, listener
 from handlers.surfaces import Interaction
@@ -37,7 +39,9 @@ from handlers.surfaces import Interaction
 # How long we may look the user up before the trigger_id (valid 3 s) is at risk;
 # past it a light modal opens and is filled in when the data arrives.
 TRIGGER_BUDGET_SECONDS = 1.5
-SUBCOMMANDS = {"plan", "add", "remove", "history"}
+SUBCOMMANDS = {"plan", "add", "remove", "history", "queue"}
+# What a CSM (not an admin of the workspace's account) gets their queue for.
+CSM_SUBCOMMANDS = {"plan", "queue"}
 
 
 def parse_text(text: str) -> tuple[str, str]:
@@ -56,7 +60,7 @@ async def modal_for(
         return build_history_modal(await account_history(runtime.services, overview.account_id))
     if subcommand == "remove":
         return removal_modal_for(overview, argument)
-    if subcommand == "plan" or not overview.capacity.allowed:
+    if subcommand in ("plan", "queue") or not overview.capacity.allowed:
         # Not self-serve: the plan modal shows the route button instead of Add.
         return build_plan_modal(overview)
     state = AddModalState.new(overview.account_id, caller.user_id, caller.team_id)
@@ -65,7 +69,14 @@ async def modal_for(
     count = read_count(argument)
     seen = await preview(runtime.services, overview.account_id, count)
     # What was typed is in the input, explained beside it (no input error yet to show it).
-    return build_add_modal_for(seen, state, count, initial=argument, explain_input=True)
+    return build_add_modal_for(
+        seen,
+        state,
+        count,
+        initial=argument,
+        explain_input=True,
+        quote_ttl_seconds=runtime.settings.quote_ttl_seconds,
+    )
 
 
 def removal_modal_for(overview: AccountOverview, argument: str) -> dict[str, Any]:
@@ -80,12 +91,16 @@ def removal_modal_for(overview: AccountOverview, argument: str) -> dict[str, Any
     return build_removal_modal(overview, argument, problem=problem)
 
 
-def refusal(access: Access, support_url: str | None) -> tuple[str, list[dict[str, Any]] | None]:
-    """What someone who can't manage this workspace's licenses reads, and the way forward."""
+def refusal(
+    access: Access, support_url: str | None, subcommand: str, argument: str
+) -> tuple[str, list[dict[str, Any]] | None]:
+    """What someone who can't manage this workspace's licenses reads, and the way forward:
+    asking the admins for what they typed (`add 3`, `remove 2`, or just to manage them)."""
     if access.overview is None:
         return not_linked_text(access.team_id, support_url), None
     view = access.overview
-    return not_admin_text(view.name), not_admin_blocks(view.name, view.account_id, view.admins)
+    blocks = not_admin_blocks(view.name, view.account_id, view.admins, subcommand, argument)
+    return not_admin_text(view.name), blocks
 
 
 async def on_licenses(
@@ -107,8 +122,18 @@ async def on_licenses(
         return
     loading = await open_loading_if_slow(slack, caller)
     admin = await caller.admin()
+    if admin is None and subcommand in CSM_SUBCOMMANDS:
+        services = runtime.services
+        if await is_csm(services, caller.team_id, caller.user_id):
+            queue = build_queue_modal(await csm_queue(services, caller.user_id))
+            if loading:
+                await slack.update_modal(queue, loading)
+            else:
+                await slack.open_modal(queue)
+            return
     if admin is None:
-        text, blocks = refusal(await caller.access(), runtime.settings.support_url)
+        access = await caller.access()
+        text, blocks = refusal(access, runtime.settings.support_url, subcommand, argument)
         await slack.reply(text, blocks)
         if loading:
             await slack.update_modal(build_info_modal("Licenses", text), loading)

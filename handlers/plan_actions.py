@@ -1,4 +1,5 @@
-"""The plan's hand-offs: Ask my CSM, Contact Sales, Contact support, Ask an admin."""
+"""The plan's hand-offs: Ask my CSM, Contact Sales, Contact support, Ask an admin (and
+the admin's answer to it)."""
 
 from __future__ import annotations
 
@@ -15,16 +16,19 @@ from blocks.messages import (
     csm_request_refused_text,
     csm_request_sent_text,
 )
-from blocks.metadata import AdminRequest, RouteRequest
+from blocks.metadata import AdminRequest, Ask, RouteRequest
 from blocks.plan import (
     build_contact_sales_modal,
     build_contact_support_modal,
+    build_info_modal,
 )
 from bot.bootstrap import Runtime
+from bot.domain.errors import ServiceError
 from bot.domain.policy import Route
 from bot.services.access import admin_user_ids
 from bot.services.outbox import SendDm
 from bot.services.requests import record_request
+from handlers.licenses_command import modal_for, open_loading_if_slow
 from handlers.middleware import Caller, listener
 from handlers.surfaces import Interaction
 
@@ -75,9 +79,11 @@ async def on_ask_admins(
     view = (await caller.access()).overview
     if view is None:
         return
-    blocks = admin_request_blocks(caller.user_id, view.name, request.wanted)
+    # The DM's button points at the same account and ask; whoever clicks it is checked then.
+    request = request.model_copy(update={"account_id": view.account_id})
+    blocks = admin_request_blocks(caller.user_id, view.name, request)
     admins = await admin_user_ids(runtime.directory, view.admins, caller.team_id)
-    text = admin_request_text(view.name)
+    text = admin_request_text(view.name, request)
     messages = [
         SendDm(team_id=caller.team_id, user_id=admin, text=text, blocks=blocks) for admin in admins
     ]
@@ -88,8 +94,9 @@ async def on_ask_admins(
         caller.user_id,
         caller.team_id,
         "admins",
-        request.wanted,
+        request.count,
         messages,
+        ask=request.ask.value,
     )
     runtime.drain_soon()
     text = admins_reached_text(len(admins), view.name)
@@ -99,8 +106,40 @@ async def on_ask_admins(
         await slack.dm(text)
 
 
+# What each ask opens for the admin: the subcommand they would have typed themselves.
+ANSWERS = {Ask.ADD: "add", Ask.REMOVE: "remove", Ask.MANAGE: "plan"}
+REFUSED = {
+    Ask.ADD: "add licenses",
+    Ask.REMOVE: "ask to remove licenses",
+    Ask.MANAGE: "manage licenses",
+}
+
+
+async def on_answer_admin_request(
+    slack: Interaction, caller: Caller, runtime: Runtime, request: AdminRequest
+) -> None:
+    """An admin clicks the button in a member's request: the modal `/licenses add 3` (or
+    `remove 2`, or `/licenses`) opens, pre-filled. The button's value only points at the
+    account: the clicker must be its admin now, or they read that only admins can."""
+    await slack.ack()
+    loading = await open_loading_if_slow(slack, caller)
+    try:
+        admin = await caller.admin_of(request.account_id, REFUSED[request.ask])
+    except ServiceError as error:
+        if loading:
+            await slack.update_modal(build_info_modal("Licenses", f":warning: {error}"), loading)
+        raise
+    argument = str(request.count) if request.count else ""
+    view = await modal_for(runtime, caller, admin, ANSWERS[request.ask], argument)
+    if loading:
+        await slack.update_modal(view, loading)
+    else:
+        await slack.open_modal(view)
+
+
 def register(app: AsyncApp) -> None:
     for action_id in ROUTES:
         app.action(action_id)(listener(on_route_request))
     app.action(Action.CONTACT_SUPPORT)(listener(on_contact_support))
     app.action(Action.ASK_ADMINS)(listener(on_ask_admins))
+    app.action(Action.ANSWER_ADMIN_REQUEST)(listener(on_answer_admin_request))

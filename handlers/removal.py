@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 
 from blocks.forms import DecisionForm, RemovalForm
 from blocks.ids import Action, RemovalAction, RemovalBlock, RemovalCallback
@@ -19,11 +21,13 @@ from blocks.removal import (
     build_removal_modal,
     build_removal_not_allowed_modal,
     build_request_sent_modal,
+    removal_modal_id,
 )
 from bot.bootstrap import Runtime
 from bot.domain.errors import InvalidRemoval
 from bot.domain.policy import read_count
 from bot.domain.removal import RemovalStatus, Verdict, parse_effective
+from bot.integrations.slack_errors import slack_error
 from bot.services.removals import (
     apply_due_removals,
     decide_removal,
@@ -32,8 +36,11 @@ from bot.services.removals import (
     record_requester,
     request_removal,
 )
+from handlers.add_licenses import LatestKeystroke
 from handlers.middleware import Caller, listener
 from handlers.surfaces import Interaction
+
+keystrokes = LatestKeystroke()
 
 
 async def on_request_removal(slack: Interaction, caller: Caller) -> None:
@@ -43,6 +50,34 @@ async def on_request_removal(slack: Interaction, caller: Caller) -> None:
         await slack.show_modal(build_removal_not_allowed_modal())
     else:
         await slack.show_modal(build_removal_modal(admin.overview))
+
+
+async def on_removal_count_changed(
+    slack: Interaction,
+    action: dict[str, Any],
+    caller: Caller,
+    runtime: Runtime,
+    state: RemovalModalState,
+) -> None:
+    """A keystroke in the count: the renewal before and after follows what is typed."""
+    await slack.ack()
+    admin = await caller.admin_of(state.account_id, "ask to remove licenses")
+    modal = removal_modal_id(state)
+    stamp = str(action.get("action_ts") or "0")
+    if not keystrokes.see(modal, stamp):
+        return
+    typed = str(action.get("value") or "")
+    new_view = build_removal_modal(admin.overview, typed=typed, state=state)
+    try:
+        await slack.update_modal(
+            new_view, external_id=modal, hash=str(slack.view.get("hash") or "")
+        )
+    except SlackApiError as exc:
+        if slack_error(exc) != "hash_conflict":
+            raise
+        # An older keystroke's update landed first; this one is newer, so it wins.
+        if keystrokes.is_latest(modal, stamp):
+            await slack.update_modal(new_view, external_id=modal)
 
 
 async def on_removal_submitted(
@@ -88,7 +123,8 @@ async def on_decide_clicked(
     request = request.model_copy(
         update={"channel_id": channel, "decision_key": f"decide-{uuid.uuid4().hex}"}
     )
-    await slack.open_modal(build_decision_modal(view, request))
+    # From the CSM queue's modal it goes on top (Back returns to the queue).
+    await slack.show_modal(build_decision_modal(view, request))
 
 
 async def on_decision_submitted(
@@ -138,6 +174,7 @@ async def _effective_date(
 
 def register(app: AsyncApp) -> None:
     app.action(Action.REQUEST_REMOVAL)(listener(on_request_removal))
+    app.action(RemovalAction.COUNT)(listener(on_removal_count_changed))
     app.view(RemovalCallback.REQUEST)(listener(on_removal_submitted))
     app.action(re.compile(f"^{RemovalAction.DECIDE}:"))(listener(on_decide_clicked))
     app.view(RemovalCallback.DECISION)(listener(on_decision_submitted))

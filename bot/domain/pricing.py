@@ -45,6 +45,18 @@ def prorate(added: int, unit_price_minor: int, period: BillingPeriod, at: dateti
     return divide_half_up(added * unit_price_minor * remaining, _microseconds(period.length))
 
 
+_DAY = timedelta(days=1)
+
+
+def whole_days_left(period: BillingPeriod, at: datetime) -> tuple[int, int]:
+    """(days left, days in the period): the fraction `prorate` charges at `at`, in whole days.
+
+    The time from `at` to the period's end over the period's length, as `prorate` counts
+    them. A part day left is not counted (the amount counts it to the microsecond).
+    """
+    return (period.end - as_utc(at)) // _DAY, period.length // _DAY
+
+
 @dataclass(frozen=True)
 class Quote:
     account_id: str
@@ -60,6 +72,15 @@ class Quote:
     @property
     def total_licenses(self) -> int:
         return self.current_licenses + self.added
+
+    @property
+    def days_left(self) -> tuple[int, int]:
+        """(days left, days in the period) that `due_today_minor` is prorated over."""
+        return whole_days_left(self.period, self.quoted_at)
+
+    def expires_at(self, ttl_seconds: int) -> datetime:
+        """Until when Order Now honours this price: quoted_at plus QUOTE_TTL_SECONDS."""
+        return self.quoted_at + timedelta(seconds=ttl_seconds)
 
     def to_json(self) -> dict[str, Any]:
         money = self.currency

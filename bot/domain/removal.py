@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
-from bot.domain.policy import MIN_LICENSES, Contacts, Decision, decide_remove, most_removable
+from bot.domain.plans import BillingInterval
+from bot.domain.policy import (
+    MIN_LICENSES,
+    Contacts,
+    Decision,
+    decide_remove,
+    licenses_after_removal,
+    most_removable,
+    read_count,
+)
 from bot.domain.pricing import AccountTerms
 
 MAX_REASON_LENGTH = 1000
@@ -36,6 +46,58 @@ class Verdict(StrEnum):
     @property
     def status(self) -> RemovalStatus:
         return RemovalStatus.APPROVED if self is Verdict.APPROVE else RemovalStatus.DENIED
+
+
+# Removals never refund (README, Stripe billing): the current period stays paid in full,
+# and the renewal after the removal bills the lower count.
+NO_REFUND = "No refund or credit for the current period."
+
+
+@dataclass(frozen=True)
+class LicensePrice:
+    """An account's price per license per billing period, in integer minor units."""
+
+    currency: str
+    unit_price_minor: int
+    interval: BillingInterval
+
+    @classmethod
+    def of(cls, terms: AccountTerms) -> LicensePrice:
+        return cls(terms.currency, terms.unit_price_minor, terms.interval)
+
+
+@dataclass(frozen=True)
+class RenewalChange:
+    """What the renewal costs before and after a removal: licenses × price per license."""
+
+    price: LicensePrice
+    licenses_before: int
+    licenses_after: int
+
+    @property
+    def before_minor(self) -> int:
+        return self.licenses_before * self.price.unit_price_minor
+
+    @property
+    def after_minor(self) -> int:
+        return self.licenses_after * self.price.unit_price_minor
+
+
+def renewal_change(price: LicensePrice, licenses: int, remove: int) -> RenewalChange:
+    """The renewal of an account with `licenses`, before and after removing `remove`."""
+    return RenewalChange(price, licenses, licenses_after_removal(licenses, remove))
+
+
+def read_removal(terms: AccountTerms, raw: object) -> int | str | None:
+    """A count in the removal form: the count when it may be asked for, else what is wrong
+    with it; None while nothing is typed. (Requests already open are checked on submit.)"""
+    if raw is None or not str(raw).strip():
+        return None
+    count = read_count(str(raw), purpose="remove")
+    if isinstance(count, str):
+        return count
+    decision = decide_remove(terms, count, Contacts())
+    return decision.reason if decision.is_input_error else count
 
 
 def check_request(

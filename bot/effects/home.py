@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from blocks.home import build_home, build_not_admin_home, build_not_linked_home
+from blocks.queue import build_queue_home
 from bot.domain.policy import is_email
 from bot.effects.context import EffectDeps
 from bot.readmodels import Access
@@ -13,12 +14,16 @@ from bot.services.access import resolve_access
 from bot.services.accounts import show_account
 from bot.services.home import home_lists
 from bot.services.outbox import Effect, PublishAdminHomes, PublishHome, RefreshRequesterHome
+from bot.services.queue import csm_queue, is_csm
 
 log = logging.getLogger(__name__)
 
 
 async def publish_home(deps: EffectDeps, access: Access) -> None:
-    if access.overview is None:
+    services = deps.services
+    if not access.is_admin and await is_csm(services, access.team_id, access.user_id):
+        view = build_queue_home(await csm_queue(services, access.user_id))
+    elif access.overview is None:
         view = build_not_linked_home(access.team_id, deps.services.settings.support_url)
     elif not access.is_admin:
         view = build_not_admin_home(access.overview)

@@ -94,7 +94,14 @@ async def place_confirmed_order(
             fresh = await preview(services, effect.account_id, effect.add)
             notice = stale_price_notice(str(stale))
             # The "placing" view dropped the input's state: show the number again.
-            again = build_add_modal_for(fresh, state, effect.add, notice=notice, initial=effect.add)
+            again = build_add_modal_for(
+                fresh,
+                state,
+                effect.add,
+                notice=notice,
+                initial=effect.add,
+                quote_ttl_seconds=services.settings.quote_ttl_seconds,
+            )
             await _tell(deps, effect, state, again, PRICE_MOVED)
             return
         except ServiceError as refused:

@@ -27,6 +27,8 @@ TEAMS = {
     "T0GLOBEX": "Globex",
     "T0INITECH": "Initech",
     "T0UMBRELLA": "Umbrella",
+    "T0SOYLENT": "Soylent",
+    "T0VANDELAY": "Vandelay",
     "T0HOOLI": "Hooli",
     "T0ELSEWHERE": "Elsewhere",
 }
@@ -38,48 +40,34 @@ SUPPORT_URL = "https://support.vendor.example"
 
 @dataclass(frozen=True)
 class DemoUser:
+    """A person in the demo. `role` is what the page says of them while no account is linked
+    to their workspace; where one is, the page says it from the account as it is now (admin
+    or member, plan, licenses), and `note` is added to that.
+    """
+
     user_id: str
     name: str
     email: str
     team_id: str
     role: str
+    note: str = ""
 
 
 DEMO_USERS = [
-    DemoUser("U0ANN", "Ann", "ann@acme.example", "T0ACME", "admin of Acme Corp (Pro, monthly)"),
-    DemoUser("U0BOB", "Bob", "bob@acme.example", "T0ACME", "member of Acme Corp, not an admin"),
+    DemoUser("U0ANN", "Ann", "ann@acme.example", "T0ACME", "admin of Acme Corp"),
+    DemoUser("U0BOB", "Bob", "bob@acme.example", "T0ACME", "member of Acme Corp"),
     DemoUser(
-        "U0ERIN", "Erin", "Erin@Acme.example", "T0ACME", "admin of Acme Corp, listed by email"
+        "U0ERIN", "Erin", "Erin@Acme.example", "T0ACME", "admin of Acme Corp", "listed by email"
     ),
-    DemoUser(
-        "U0GIL", "Gil", "gil@globex.example", "T0GLOBEX", "admin of Globex (Enterprise, 3 licenses)"
-    ),
-    DemoUser(
-        "U0IRA",
-        "Ira",
-        "ira@initech.example",
-        "T0INITECH",
-        "admin of Initech (Enterprise, 12 licenses)",
-    ),
-    DemoUser(
-        "U0UMA", "Uma", "uma@umbrella.example", "T0UMBRELLA", "admin of Umbrella (Gong Edition)"
-    ),
+    DemoUser("U0GIL", "Gil", "gil@globex.example", "T0GLOBEX", "admin of Globex"),
+    DemoUser("U0IRA", "Ira", "ira@initech.example", "T0INITECH", "admin of Initech"),
+    DemoUser("U0UMA", "Uma", "uma@umbrella.example", "T0UMBRELLA", "admin of Umbrella"),
+    DemoUser("U0SOL", "Sol", "sol@soylent.example", "T0SOYLENT", "admin of Soylent"),
+    DemoUser("U0VAL", "Val", "val@vandelay.example", "T0VANDELAY", "admin of Vandelay Industries"),
     DemoUser("U0CSM", "Casey", "casey@vendor.example", VENDOR_TEAM, "Customer Success Manager"),
     DemoUser("U0CSM2", "Chris", "chris@vendor.example", VENDOR_TEAM, "Customer Success Manager"),
-    DemoUser(
-        "U0HANA",
-        "Hana",
-        "hana@hooli.example",
-        "T0HOOLI",
-        "admin of Hooli, whose workspace is not linked yet",
-    ),
-    DemoUser(
-        "U0NOBODY",
-        "Nobody",
-        "nobody@else.example",
-        "T0ELSEWHERE",
-        "in a workspace no account is linked to",
-    ),
+    DemoUser("U0HANA", "Hana", "hana@hooli.example", "T0HOOLI", "admin of Hooli, not linked yet"),
+    DemoUser("U0NOBODY", "Nobody", "nobody@else.example", "T0ELSEWHERE", "no account linked here"),
 ]
 
 

@@ -59,13 +59,25 @@ class Sandbox:
         return any(i.team_id == team_id for i in self.slack.installations.values())
 
 
-async def seed(services: ServiceContext) -> bool:
-    """Demo accounts on first start only, so what people did survives a restart."""
+async def seed(services: ServiceContext) -> list[str]:
+    """The demo accounts the database does not have yet (all of them on first start); the
+    ones it has are left as they are, so what people did survives a restart, and a data
+    folder from an older sandbox gets the demo accounts added since. Returns the ids added.
+    """
     async with services.reading() as session:
-        if await session.scalar(select(Account.id).limit(1)) is not None:
-            return False
-    await import_accounts(services, demo_accounts(), actor="sandbox")
-    return True
+        rows = await session.execute(select(Account.id, Account.slack_team_id))
+        known = rows.tuples().all()
+    ids = {account_id for account_id, _ in known}
+    teams = {team_id for _, team_id in known if team_id}
+    data = demo_accounts()
+    missing = [
+        entry
+        for entry in data["accounts"]
+        if entry["id"] not in ids and entry.get("slack_team_id") not in teams
+    ]
+    if missing:
+        await import_accounts(services, {**data, "accounts": missing}, actor="sandbox")
+    return [entry["id"] for entry in missing]
 
 
 def token_key(data_dir: Path) -> str:

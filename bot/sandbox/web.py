@@ -20,8 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
+from bot.domain.plans import plan_for
+from bot.domain.policy import count_words, is_admin
+from bot.models import Account
 from bot.oauth import INSTALL_PATH
+from bot.sandbox.demo import DemoUser
 from bot.sandbox.fake_slack import BOT_USER_ID
 from bot.sandbox.runner import Sandbox
 from bot.sandbox.slack_side import Answer
@@ -108,15 +114,33 @@ class PageApp:
             stack.append(shown)
         return stack
 
-    def state(self, user_id: str) -> JsonDict:
+    async def accounts(self) -> dict[str, Account]:
+        """The accounts linked to the demo workspaces, by workspace, as the database has them
+        now (what people ordered, imported or linked since, restarts included).
+        """
+        async with self.box.runtime.services.reading() as session:
+            found = await session.scalars(
+                select(Account)
+                .options(selectinload(Account.admins))
+                .where(Account.slack_team_id.in_(list(self.teams)))
+            )
+            return {account.slack_team_id: account for account in found if account.slack_team_id}
+
+    async def state(self, user_id: str) -> JsonDict:
         conversations = self.conversations(user_id)
         home = self.slack.homes.get(user_id)
+        accounts = await self.accounts()
         return {
             "me": user_id,
             "workspace": self.workspace(self.team_of(user_id)),
             "workspaces": [self.workspace(team_id) for team_id in self.teams],
             "users": [
-                {"id": user.user_id, "name": user.name, "role": user.role, "team": user.team_id}
+                {
+                    "id": user.user_id,
+                    "name": user.name,
+                    "team": user.team_id,
+                    **role_of(user, accounts.get(user.team_id)),
+                }
                 for user in self.box.users
             ],
             "names": {
@@ -318,6 +342,26 @@ class PageApp:
             queue.put_nowait(_STOP)
 
 
+def role_of(user: DemoUser, account: Account | None) -> dict[str, str]:
+    """What the switcher says of a demo user: `role` short, for its options ("admin ·
+    Enterprise, 5 licenses"), `about` whole, for the line under it and its tooltip ("admin of
+    Globex (Enterprise, annual, 5 licenses)"). From their workspace's account as it is now;
+    the demo's own words where no account is linked to their workspace.
+    """
+    if account is None:
+        return {"role": user.role, "about": user.role}
+    admins = [admin.identifier for admin in account.admins]
+    kind = "admin" if is_admin(admins, user.user_id, user.email) else "member"
+    plan = plan_for(account.plan).display_name
+    licenses = count_words(account.licenses)
+    who = f"{kind} of {account.name}" + ("" if kind == "admin" else ", not an admin")
+    note = f", {user.note}" if user.note else ""
+    return {
+        "role": f"{kind} · {plan}, {licenses}",
+        "about": f"{who}{note} ({plan}, {account.billing_interval}, {licenses})",
+    }
+
+
 def not_installed_text(team_name: str) -> str:
     return (
         f"{COMMAND} is not a valid command in {team_name}: licensebot isn't installed in "
@@ -390,7 +434,7 @@ def build_page_app(box: Sandbox) -> web.Application:
             user_id = page.user_id(request.query.get("user"))
         except BadRequest as bad:
             return web.json_response({"ok": False, "error": str(bad)}, status=400)
-        return web.json_response(page.state(user_id))
+        return web.json_response(await page.state(user_id))
 
     async def back(body: JsonDict) -> JsonDict:
         return await page.close(body, back=True)

@@ -21,6 +21,7 @@ from bot.domain.policy import licenses_after_removal
 from bot.domain.pricing import iso
 from bot.domain.removal import (
     MAX_REMINDERS,
+    LicensePrice,
     RemovalStatus,
     Timing,
     Verdict,
@@ -97,6 +98,7 @@ def removal_view(row: RemovalRequest, account: Account) -> RemovalView:
         applied_licenses=row.licenses_after,
         decision_key=row.decision_key,
         licenses_now=account.licenses,
+        price=LicensePrice.of(terms_of(account)),
     )
 
 

@@ -19,16 +19,20 @@ async def record_request(
     route: str,
     wanted: int | None,
     messages: Sequence[SendDm] = (),
+    *,
+    ask: str | None = None,
 ) -> None:
     """Leave a trace of every hand-off, so nobody's request depends on a chat message alone.
 
     A request to the CSM is posted for them through the outbox; one to Sales opens a
     ticket and tells the requester its reference (their team works from tickets).
     `messages` (to admins, for a member's request) go out with the record. `team_id` is
-    the requester's workspace.
+    the requester's workspace. `ask` is what a member asked the admins to do (add,
+    remove, manage), `wanted` then its number.
     """
+    detail = {"wanted": wanted} if ask is None else {"ask": ask, "wanted": wanted}
     async with ctx.sessions() as session, session.begin():
-        audit.record(session, account_id, requester, f"request.{route}", wanted=wanted)
+        audit.record(session, account_id, requester, f"request.{route}", **detail)
         now = ctx.clock()
         for message in messages:
             enqueue(session, message, now)

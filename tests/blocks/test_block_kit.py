@@ -22,6 +22,7 @@ import blocks.history
 import blocks.home
 import blocks.messages
 import blocks.plan
+import blocks.queue
 import blocks.removal
 from blocks.add import (
     INTERRUPTED,
@@ -50,7 +51,7 @@ from blocks.messages import (
     not_linked_text,
     route_request_blocks,
 )
-from blocks.metadata import AddModalState, DecisionRequest
+from blocks.metadata import AddModalState, AdminRequest, Ask, DecisionRequest
 from blocks.plan import (
     build_contact_sales_modal,
     build_contact_support_modal,
@@ -59,6 +60,7 @@ from blocks.plan import (
     build_only_admins_modal,
     build_plan_modal,
 )
+from blocks.queue import build_queue_home, build_queue_modal
 from blocks.removal import (
     build_already_decided_modal,
     build_decided_modal,
@@ -68,8 +70,8 @@ from blocks.removal import (
     build_removal_not_allowed_modal,
     build_request_sent_modal,
 )
-from bot.domain.removal import RemovalStatus, Timing, Verdict
-from bot.readmodels import AccountOverview, History
+from bot.domain.removal import LicensePrice, RemovalStatus, Timing, Verdict
+from bot.readmodels import AccountOverview, CsmQueue, History
 from bot.sandbox.blockkit import validate_home, validate_message_blocks, validate_modal
 from tests import blockkit_schema, examples
 
@@ -219,6 +221,11 @@ def build_surfaces() -> dict[str, Surface]:
     add("history modal", "modal", build_history_modal, build_history_modal(history))
     empty_history = History(acme.name, [], False)
     add("history modal (empty)", "modal", build_history_modal, build_history_modal(empty_history))
+    waiting = CsmQueue([examples.removal()], True, examples.NOW + timedelta(hours=30))
+    add("queue modal", "modal", build_queue_modal, build_queue_modal(waiting))
+    add("queue home", "home", build_queue_home, build_queue_home(waiting))
+    nothing_waiting = CsmQueue([], False, examples.NOW)
+    add("queue modal (empty)", "modal", build_queue_modal, build_queue_modal(nothing_waiting))
     processing = dataclasses.replace(receipt, status="pending", charge_reference=None)
     add(
         "order processing modal",
@@ -283,6 +290,37 @@ def build_surfaces() -> dict[str, Surface]:
     )
     pending = examples.removal()
     add("request sent modal", "modal", build_request_sent_modal, build_request_sent_modal(pending))
+    # The renewal before and after: as the admin types, and on the CSM's surfaces.
+    for typed in ("2", "99", ""):
+        add(
+            f"removal modal (typed {typed!r})",
+            "modal",
+            build_removal_modal,
+            build_removal_modal(acme, typed=typed),
+        )
+    priced = dataclasses.replace(
+        examples.removal(timing=Timing.ASAP), price=LicensePrice.of(acme.terms)
+    )
+    add(
+        "request sent modal (priced)",
+        "modal",
+        build_request_sent_modal,
+        build_request_sent_modal(priced),
+    )
+    add(
+        "removal message (pending, priced)",
+        "message",
+        build_removal_message,
+        build_removal_message(priced),
+    )
+    add(
+        "decision modal (approve, priced)",
+        "modal",
+        build_decision_modal,
+        build_decision_modal(
+            priced, DecisionRequest(request_id=priced.id, verdict=Verdict.APPROVE)
+        ),
+    )
     add(
         "removal not allowed modal",
         "modal",
@@ -383,19 +421,43 @@ def build_surfaces() -> dict[str, Surface]:
         "not admin message",
         "message",
         not_admin_blocks,
-        not_admin_blocks(acme.name, acme.account_id, acme.admins),
+        not_admin_blocks(acme.name, acme.account_id, acme.admins, "plan", ""),
+    )
+    add(
+        "not admin message (remove 2)",
+        "message",
+        not_admin_blocks,
+        not_admin_blocks(acme.name, acme.account_id, acme.admins, "remove", "2"),
     )
     add(
         "admin request message",
         "message",
         admin_request_blocks,
-        admin_request_blocks("U0BOB", acme.name, None),
+        admin_request_blocks("U0BOB", acme.name, AdminRequest(account_id=acme.account_id)),
     )
     add(
         "admin request message (wanted)",
         "message",
         admin_request_blocks,
-        admin_request_blocks("U0BOB", acme.name, 1500),
+        admin_request_blocks(
+            "U0BOB", acme.name, AdminRequest(account_id=acme.account_id, count=1500)
+        ),
+    )
+    add(
+        "admin request message (remove)",
+        "message",
+        admin_request_blocks,
+        admin_request_blocks(
+            "U0BOB", acme.name, AdminRequest(account_id=acme.account_id, ask=Ask.REMOVE, count=2)
+        ),
+    )
+    add(
+        "admin request message (manage)",
+        "message",
+        admin_request_blocks,
+        admin_request_blocks(
+            "U0BOB", acme.name, AdminRequest(account_id=acme.account_id, ask=Ask.MANAGE)
+        ),
     )
     initech = accounts["initech"]
     add(
@@ -453,6 +515,9 @@ NAMES = [
     "order declined message",
     "history modal",
     "history modal (empty)",
+    "queue modal",
+    "queue home",
+    "queue modal (empty)",
     "order processing modal",
     "info modal",
     "info modal (note)",
@@ -466,6 +531,12 @@ NAMES = [
     "removal modal (explained)",
     "removal message (pending)",
     "request sent modal",
+    "removal modal (typed '2')",
+    "removal modal (typed '99')",
+    "removal modal (typed '')",
+    "request sent modal (priced)",
+    "removal message (pending, priced)",
+    "decision modal (approve, priced)",
     "removal not allowed modal",
     "decision modal (approve)",
     "decision modal (deny)",
@@ -486,8 +557,11 @@ NAMES = [
     "help message (unknown)",
     "link code message",
     "not admin message",
+    "not admin message (remove 2)",
     "admin request message",
     "admin request message (wanted)",
+    "admin request message (remove)",
+    "admin request message (manage)",
     "route request message",
     "route request message (no csm)",
 ]
@@ -529,6 +603,7 @@ def test_every_surface_builder_in_blocks_is_covered(surfaces: dict[str, Surface]
             blocks.home,
             blocks.messages,
             blocks.plan,
+            blocks.queue,
             blocks.removal,
         )
         for name, function in inspect.getmembers(module, inspect.isfunction)

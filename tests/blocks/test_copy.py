@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from blocks.add import build_add_modal_for
 from blocks.ids import Action
+from blocks.ids import Block as BlockId
 from blocks.messages import admin_request_blocks, link_code_blocks, route_request_blocks
+from blocks.metadata import AddModalState, AdminRequest
 from blocks.removal import (
     already_decided_text,
     applied_reply,
@@ -19,6 +22,7 @@ from blocks.text import billed, licenses
 from blocks.tickets import removal_ticket, resolution_comment, wanted_phrase
 from bot.domain.plans import BillingInterval
 from bot.domain.removal import RemovalStatus
+from bot.readmodels import AccountOverview
 from tests import examples
 from tests.periods import day
 from tests.slack.driver import block_text as block_text_of
@@ -34,7 +38,10 @@ def test_counts_are_singular_or_plural() -> None:
     )
     assert wanted_phrase(1) == "1 more license"
     assert wanted_phrase(1200) == "1,200 more licenses"
-    assert "asks for 1 more license for" in block_text_of(admin_request_blocks("U0B", "Acme", 1))
+    one_more = AdminRequest(account_id="acme", count=1)
+    assert "asks to add 1 license to" in block_text_of(
+        admin_request_blocks("U0B", "Acme", one_more)
+    )
     posted = block_text_of(route_request_blocks("U0B", "Acme", "Pro", 1, 1, None, None))
     assert "(Pro, 1 license) asks for 1 more license." in posted
     one = examples.removal(RemovalStatus.APPLIED, remove=1)
@@ -90,3 +97,29 @@ def test_a_link_code_expires_on_a_medium_date() -> None:
     text = block_text_of(link_code_blocks("Acme Corp", "ABCD-EFGH", expires))
     assert "Works once, until Nov 30, 2026, 14:05 UTC, for an admin" in text
     assert not ISO_DAY.search(text)
+
+
+def quote_read(account: AccountOverview, added: int, ttl: int | None) -> str:
+    """The quote area of the add modal for `added`, built on examples.NOW (Nov 16, 09:30)."""
+    state = AddModalState.new(account.account_id, "U0ANN", "T0ACME")
+    modal = build_add_modal_for(
+        examples.preview(account, added), state, added, quote_ttl_seconds=ttl
+    )
+    return block_text_of([b for b in modal["blocks"] if b.get("block_id") == BlockId.QUOTE])
+
+
+def test_the_quote_says_the_days_left_what_follows_and_until_when_it_holds() -> None:
+    # Nov 16, 09:30 of Nov 1 → Dec 1: 14 whole days and 14.5 hours left.
+    assert (
+        "*Total Due Today*\n$71.56\n"
+        "3 × $49.00, prorated to Dec 1, 2026: 14 of 30 days left in this period\n"
+        "then $637.00 a month from Dec 1, 2026\n"
+        "(price valid until 09:45 UTC)"
+    ) in quote_read(examples.ACME, 3, 900)
+    annual = quote_read(examples.GLOBEX, 2, 900)
+    assert "2 × $1,200.00, prorated to Jan 1, 2027: 45 of 365 days left in this period" in annual
+    assert "then $6,000.00 a year from Jan 1, 2027" in annual
+    # Without the setting (a caller that doesn't pass it) the line is left out, not guessed.
+    assert "price valid until" not in quote_read(examples.ACME, 3, None)
+    # Past midnight UTC the date is said as well.
+    assert "(price valid until Nov 17, 2026, 09:30 UTC)" in quote_read(examples.ACME, 3, 86_400)

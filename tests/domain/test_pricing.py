@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from bot.domain.periods import BillingPeriod, period_containing
 from bot.domain.plans import CATALOG, BillingInterval, PlanId, plan_for
-from bot.domain.pricing import AccountTerms, build_quote, iso, prorate
+from bot.domain.pricing import AccountTerms, build_quote, iso, prorate, whole_days_left
 
 MONTHLY, ANNUAL = BillingInterval.MONTHLY, BillingInterval.ANNUAL
 NOVEMBER = BillingPeriod(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
@@ -128,6 +128,39 @@ def test_prorate_refuses_moments_outside_the_period() -> None:
         prorate(1, 4900, NOVEMBER, utc(2026, 10, 31))
     with pytest.raises(ValueError):
         prorate(1, 4900, NOVEMBER, NOVEMBER.end + timedelta(microseconds=1))
+
+
+# --- the days left, as the proration counts them -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("period", "at", "days"),
+    [
+        (NOVEMBER, HALF_NOVEMBER, (15, 30)),
+        (NOVEMBER, utc(2026, 11, 16, 12), (14, 30)),  # 14.5 days left: a part day is not counted
+        (NOVEMBER, utc(2026, 11, 29, 23, 10), (1, 30)),
+        (NOVEMBER, utc(2026, 11, 30, 23, 10), (0, 30)),  # 50 minutes left
+        (NOVEMBER, NOVEMBER.start, (30, 30)),
+        (NOVEMBER, NOVEMBER.end, (0, 30)),
+        (BillingPeriod(utc(2025, 2, 28), utc(2025, 3, 31)), utc(2025, 3, 15), (16, 31)),
+        (BillingPeriod(utc(2026, 1, 1), utc(2027, 1, 1)), utc(2026, 8, 8), (146, 365)),
+    ],
+)
+def test_whole_days_left_of_the_period(
+    period: BillingPeriod, at: datetime, days: tuple[int, int]
+) -> None:
+    assert whole_days_left(period, at) == days
+
+
+def test_a_naive_moment_counts_as_utc() -> None:
+    assert whole_days_left(NOVEMBER, datetime(2026, 11, 16)) == (15, 30)
+
+
+def test_a_quote_knows_the_days_it_is_prorated_over_and_until_when_it_holds() -> None:
+    quote = build_quote(terms(), 3, utc(2026, 11, 29, 23, 10))
+    assert quote.days_left == (1, 30)
+    assert quote.expires_at(900) == utc(2026, 11, 29, 23, 25)
+    assert quote.expires_at(3600) == utc(2026, 11, 30, 0, 10)
 
 
 # --- the catalog ----------------------------------------------------------------
@@ -277,3 +310,16 @@ def test_quotes_add_up(
     assert 0 <= quote.due_today_minor <= added * price
     body = quote.to_json()
     assert ("." in body["due_today"]) == (currency != "JPY")
+
+
+@settings(max_examples=200, deadline=None)
+@given(period=periods, fraction=fractions_of_period)
+def test_whole_days_left_are_the_prorated_fraction_rounded_down(
+    period: BillingPeriod, fraction: int
+) -> None:
+    at = moment_in(period, fraction)
+    left, length = whole_days_left(period, at)
+    # A whole-day period: days_left/length ≤ the charged fraction < (days_left + 1)/length.
+    assert length == period.length.days and period.length.seconds == 0
+    assert timedelta(days=left) <= period.end - at < timedelta(days=left + 1)
+    assert 0 <= left <= length

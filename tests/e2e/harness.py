@@ -101,8 +101,10 @@ class SlackPage:
         switcher = self.page.get_by_test_id("user-switcher")
         option = switcher.locator("option", has_text=re.compile(rf"^{name} "))
         await switcher.select_option(await option.get_attribute("value"))
-        role = (await option.inner_text()).split(" — ", 1)[1]
-        await expect(self.page.get_by_test_id("user-role")).to_have_text(role)
+        # Under the switcher: the option's whole label (its tooltip).
+        about = await option.get_attribute("title")
+        assert about, f"{name}'s option has no tooltip"
+        await expect(self.page.get_by_test_id("user-role")).to_have_text(about)
 
     async def go(self, test_id: str) -> None:
         """Opens a channel (`channel-general`), the bot's DM (`nav-dm`) or App Home (`nav-home`)."""

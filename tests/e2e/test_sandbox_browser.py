@@ -110,7 +110,7 @@ async def test_bob_is_refused_and_asks_an_admin(slack: SlackPage) -> None:
 
     await slack.be("Ann")
     await slack.go("nav-dm")
-    await expect(slack.messages).to_contain_text("@Bob asks for more licenses for Acme Corp.")
+    await expect(slack.messages).to_contain_text("@Bob asks to manage licenses for Acme Corp.")
     await slack.shot("ann-is-asked")
 
 
@@ -192,7 +192,10 @@ async def test_ann_asks_to_remove_and_casey_approves(slack: SlackPage) -> None:
     await slack.be("Ann")
     await slack.go("nav-dm")
     await expect(slack.messages).to_contain_text("We received your request RR-00001")
-    await expect(slack.messages).to_contain_text("Your removal request RR-00001: ✅ Approved")
+    told = slack.messages.get_by_test_id("message").filter(has_text="Your removal request RR-00001")
+    await expect(told.last).to_contain_text("Approved")
+    # ":white_check_mark:" drawn as Slack draws it: an image, not a character.
+    await expect(told.last.locator("img.emoji[alt=':white_check_mark:']").first).to_be_visible()
     await slack.shot("ann-told")
 
 
@@ -260,3 +263,130 @@ async def test_hana_adds_licensebot_to_hooli_and_links_it_with_caseys_code(
     plan = await slack.modal_titled("Licenses")
     await expect(plan).to_contain_text("Hooli")
     await slack.shot("hana-plan")
+
+
+async def test_emoji_are_drawn_as_images_without_an_emoji_font(slack: SlackPage) -> None:
+    await slack.be("Ira")
+    await slack.command("/licenses")
+    plan = await slack.modal_titled("Licenses")
+    # The bot's ":information_source:" as Slack draws it: an image, with the shortcode as alt.
+    icon = plan.locator("img.emoji[data-emoji=information_source]")
+    await expect(icon).to_be_visible()
+    await expect(icon).to_have_attribute("alt", ":information_source:")
+    drawn = await icon.evaluate(
+        """async (img) => {
+            await img.decode();
+            const canvas = document.createElement("canvas");
+            canvas.width = canvas.height = 36;
+            const context = canvas.getContext("2d");
+            context.drawImage(img, 0, 0, 36, 36);
+            const pixels = context.getImageData(0, 0, 36, 36).data;
+            let opaque = 0, blue = 0;
+            for (let i = 0; i < pixels.length; i += 4) {
+                if (pixels[i + 3] > 200) opaque += 1;
+                if (pixels[i + 2] > 150 && pixels[i] < 100 && pixels[i + 3] > 200) blue += 1;
+            }
+            const box = img.getBoundingClientRect();
+            return {natural: img.naturalWidth, width: box.width, height: box.height, opaque, blue};
+        }"""
+    )
+    # Loaded, about a line high, and painted: most of it the blue square of the "i".
+    assert drawn["natural"] > 0, drawn
+    assert 14 <= drawn["width"] <= 30 and drawn["height"] == drawn["width"], drawn
+    assert drawn["opaque"] > 36 * 36 / 2 and drawn["blue"] > 36 * 36 / 3, drawn
+    # No emoji character is left for a font to draw (or to draw as an empty box).
+    text = await plan.inner_text()
+    assert "ℹ" not in text and ":information_source:" not in text
+    await icon.screenshot(path=slack.shots / "emoji-information-source.png")
+    await slack.shot("emoji-in-a-modal")
+
+    page = slack.page
+    approved = await page.evaluate(
+        "() => window.licensebotPage.mrkdwn(':white_check_mark: *Approved* by <@U0ANN>')"
+    )
+    assert approved.startswith(
+        '<img class="emoji" src="/static/emoji/white_check_mark.svg" alt=":white_check_mark:"'
+    ), approved
+    assert approved.endswith('> <b>Approved</b> by <span class="mention">@Ann</span>'), approved
+    # An emoji character the bot might send is drawn from the same image.
+    plain = await page.evaluate(
+        "() => window.licensebotPage.plainHtml({type: 'plain_text', text: '⚠️ Careful'})"
+    )
+    assert 'data-emoji="warning"' in plain and "⚠" not in plain, plain
+    # As in Slack: unknown shortcodes, times and code stay as typed.
+    kept = await page.evaluate(
+        "() => window.licensebotPage.mrkdwn(':no_such_emoji: at 10:00:00 `:x:` :constructor:')"
+    )
+    assert kept == ":no_such_emoji: at 10:00:00 <code>:x:</code> :constructor:"
+
+
+async def test_the_switcher_follows_the_account_and_is_readable(slack: SlackPage) -> None:
+    await slack.be("Gil")
+    switcher = slack.page.get_by_test_id("user-switcher")
+    role = slack.page.get_by_test_id("user-role")
+    gil = switcher.locator("option", has_text=re.compile(r"^Gil "))
+    await expect(gil).to_have_text("Gil — admin · Enterprise, 3 licenses")
+    await expect(role).to_have_text("admin of Globex (Enterprise, annual, 3 licenses)")
+
+    await slack.command("/licenses add")
+    modal = await slack.modal_titled("Add licenses")
+    await modal.get_by_label("Licenses to add").press_sequentially("2")
+    await expect(modal).to_contain_text("5 (3 + 2)")
+    await modal.get_by_role("button", name="Order Now").click()
+    await slack.modal_titled("Order placed")
+    await slack.close_modal()
+    # Drawn again from the database once the bot has changed it: no reload.
+    await expect(gil).to_have_text("Gil — admin · Enterprise, 5 licenses")
+    await expect(role).to_have_text("admin of Globex (Enterprise, annual, 5 licenses)")
+    await expect(switcher).to_have_attribute(
+        "title", "Gil — admin of Globex (Enterprise, annual, 5 licenses)"
+    )
+    await slack.shot("switcher-after-order")
+
+    # In every workspace, each option's text fits in the switcher (no cut-off), and the
+    # whole label under it wraps inside the sidebar.
+    for name in ("Vendor", "Acme", "Globex", "Initech", "Umbrella", "Soylent", "Vandelay"):
+        await slack.in_workspace(name)
+        fits = await switcher.evaluate(
+            """(select) => {
+                const style = getComputedStyle(select);
+                const room = select.clientWidth - parseFloat(style.paddingLeft)
+                    - parseFloat(style.paddingRight);
+                const context = document.createElement("canvas").getContext("2d");
+                context.font = style.font;
+                return [...select.options].map((option) => ({
+                    text: option.text, width: context.measureText(option.text).width, room,
+                    title: option.title,
+                }));
+            }"""
+        )
+        assert fits, name
+        for option in fits:
+            assert option["width"] <= option["room"], option
+            assert option["title"], option
+        shown = await role.evaluate("(line) => [line.scrollWidth, line.clientWidth]")
+        assert shown[0] <= shown[1], (name, shown)
+        await slack.shot(f"switcher-{name.lower()}")
+
+
+async def test_sol_and_val_try_freemium_and_essential(slack: SlackPage) -> None:
+    for name, account, plan in (
+        ("Sol", "Soylent", "Freemium"),
+        ("Val", "Vandelay Industries", "Essential"),
+    ):
+        await slack.be(name)
+        await slack.command("/licenses add")
+        modal = await slack.modal_titled("Add licenses")
+        await expect(modal).to_contain_text(f"{account} · {plan}, billed monthly")
+        await modal.get_by_label("Licenses to add").press_sequentially("1")
+        due = modal.locator(".bk-field", has_text="Total Due Today")
+        await expect(due).to_contain_text("1 ×")
+        await slack.shot(f"{name.lower()}-quote")
+        await modal.get_by_role("button", name="Order Now").click()
+        receipt = await slack.modal_titled("Order placed")
+        await expect(receipt).to_contain_text("You added 1 license")
+        if plan == "Freemium":
+            await expect(receipt.locator(".bk-field", has_text="Charged today")).to_contain_text(
+                "$0.00"
+            )
+        await slack.close_modal()

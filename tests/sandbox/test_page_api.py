@@ -55,6 +55,8 @@ async def test_state_lists_the_workspaces_their_people_and_no_modal(
         ("Globex", True),
         ("Initech", True),
         ("Umbrella", True),
+        ("Soylent", True),
+        ("Vandelay", True),
         ("Hooli", False),
         ("Elsewhere", True),
     ]
@@ -79,7 +81,7 @@ async def test_a_customer_sees_their_own_workspace_and_no_vendor_channel(
     assert names["licensebot"]["id"] == box.slack.dm_channel("U0ANN")
     assert set(seen["messages"]) == {c["id"] for c in seen["conversations"]}
     # Every customer's own #general, never the vendor's #csm-requests.
-    for user in ("U0GIL", "U0IRA", "U0UMA", "U0HANA", "U0NOBODY"):
+    for user in ("U0GIL", "U0IRA", "U0UMA", "U0SOL", "U0VAL", "U0HANA", "U0NOBODY"):
         theirs = await state(client, user)
         assert "csm-requests" not in {c["name"] for c in theirs["conversations"]}
         assert channel_named(theirs, "general") != channel_named(seen, "general")

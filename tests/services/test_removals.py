@@ -146,6 +146,26 @@ async def test_a_request_is_stored_pending_with_its_ticket_post_and_dm_queued(
     assert await licenses_of(svc) == 10
 
 
+async def test_a_request_shows_the_renewal_at_the_accounts_price_and_count_now(
+    svc: ServiceContext,
+) -> None:
+    created = await request_removal(svc, "acme", ANN, 2, "Team shrank.", Timing.RENEWAL)
+    assert created.renewal is not None
+    assert (created.renewal.before_minor, created.renewal.after_minor) == (49000, 39200)
+
+    # Twelve licenses, billed annually at $480.00 each, by the time a CSM looks at it.
+    await import_accounts(
+        svc,
+        {"accounts": [account(licenses=12, billing_interval="annual", price_per_license="480.00")]},
+        actor="tests",
+    )
+    renewal = (await get_removal(svc, created.id)).renewal
+    assert renewal is not None
+    assert (renewal.licenses_before, renewal.licenses_after) == (12, 10)
+    assert (renewal.before_minor, renewal.after_minor) == (576000, 480000)
+    assert (renewal.price.currency, renewal.price.interval.value) == ("USD", "annual")
+
+
 async def test_as_soon_as_possible_asks_for_now(svc: ServiceContext) -> None:
     request_id = await ask(svc, timing=Timing.ASAP)
 

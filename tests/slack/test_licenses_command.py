@@ -112,8 +112,8 @@ async def test_non_admin_is_told_who_the_admins_are_and_can_ask_them(workspace: 
     ]
     for admin in ("U0ANN", "U0ERIN"):
         [dm] = ws.slack.messages[ws.slack.dm_channel(admin)]
-        assert "<@U0BOB> asks for more licenses for *Acme Corp*." in block_text(dm["blocks"])
-        assert "/licenses add" in block_text(dm["blocks"])
+        assert "<@U0BOB> asks to add 4 licenses to *Acme Corp*." in block_text(dm["blocks"])
+        find_element(dm["blocks"], Action.ANSWER_ADMIN_REQUEST)
     assert ws.slack.dm_channel("U0BOB") not in ws.slack.messages
     # Bob's ephemeral message is replaced by the confirmation.
     assert [e["text"] for e in ws.slack.ephemerals] == [

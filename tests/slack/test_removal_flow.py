@@ -196,7 +196,9 @@ async def test_a_csm_denies_with_a_reason(workspace: Workspace) -> None:
     await ws.open_home(ANN)
     await ws.settle()
     home = block_text(ws.slack.homes[ANN]["blocks"])
-    assert "`RR-00001` · remove 4 (10 → 6) · *waiting for your CSM* · ticket LB-00001" in home
+    assert (
+        "`RR-00001` · remove 4 (10 → 6) · *waiting for your CSM* · support ticket LB-00001" in home
+    )
 
     await click(ws, CSM2, DENY)
     modal = ws.modal(CSM2)

@@ -174,15 +174,31 @@ function clock(ts) {
 
 // --- mrkdwn -----------------------------------------------------------------------------------
 
+// Slack draws emoji as images, never with the system's emoji font (which many machines lack,
+// and then show empty boxes): so does this page, with one SVG a name in /static/emoji/,
+// drawn for the sandbox. Each name's character is drawn with the same image. A shortcode
+// with no image stays as it was typed, as in Slack.
 const EMOJI = {
   white_check_mark: "✅", x: "❌", warning: "⚠️", hourglass_flowing_sand: "⏳", bell: "🔔",
   information_source: "ℹ️", inbox_tray: "📥", outbox_tray: "📤", no_entry: "⛔", tada: "🎉",
   wave: "👋", bulb: "💡", lock: "🔒", memo: "📝", moneybag: "💰", calendar: "📅", key: "🔑",
-  link: "🔗",
+  link: "🔗", rotating_light: "🚨",
 };
+const EMOJI_BY_CHAR = new Map(
+  Object.entries(EMOJI).map(([name, char]) => [char.replace(/\uFE0F/g, ""), name]));
+const EMOJI_CHARS = new RegExp(`(?:${[...EMOJI_BY_CHAR.keys()].join("|")})\uFE0F?`, "gu");
 
-function emoji(html) {
-  return html.replace(/:([a-z0-9_+-]+):/g, (whole, name) => EMOJI[name] || whole);
+function emojiImage(name) {
+  return `<img class="emoji" src="/static/emoji/${name}.svg" alt=":${name}:" title=":${name}:" ` +
+    `aria-label="${name.replace(/_/g, " ")} emoji" data-emoji="${name}" draggable="false">`;
+}
+
+// Emoji in escaped text as images; `wrap` may set each image aside (see inline).
+function emoji(html, wrap = (image) => image) {
+  return html
+    .replace(/:([a-z0-9_+-]+):/g, (whole, name) =>
+      (Object.hasOwn(EMOJI, name) ? wrap(emojiImage(name)) : whole))
+    .replace(EMOJI_CHARS, (char) => wrap(emojiImage(EMOJI_BY_CHAR.get(char.replace(/\uFE0F/g, "")))));
 }
 
 // One `<…>` of Slack's markup: a mention, a channel, a special mention or a link.
@@ -212,7 +228,8 @@ function inline(text) {
   let html = String(text)
     .replace(/`([^`\n]+)`/g, (_, code) => keep(`<code>${escapeHtml(decodeEntities(code))}</code>`))
     .replace(/<([^<>\s][^<>]*)>/g, (_, inner) => keep(special(inner)));
-  html = emoji(escapeHtml(decodeEntities(html)))
+  // Emoji images are set aside too: their names must not be read as _italic_.
+  html = emoji(escapeHtml(decodeEntities(html)), keep)
     .replace(/(^|[^\w*])\*(?!\s)([^*\n]+?)\*(?![\w*])/g, "$1<b>$2</b>")
     .replace(/(^|[^\w_])_(?!\s)([^_\n]+?)_(?![\w_])/g, "$1<i>$2</i>")
     .replace(/(^|[^\w~])~(?!\s)([^~\n]+?)~(?![\w~])/g, "$1<s>$2</s>");
@@ -803,16 +820,19 @@ function renderSidebar() {
   const here = currentWorkspace();
   $("#workspace-name").textContent = here.name;
   const switcher = $("#user-switcher");
-  if (switcher.dataset.workspace !== here.id) {
-    // The people of this workspace only, as Slack shows one workspace at a time.
-    const people = ui.data.users.filter((user) => user.team === here.id);
+  // The people of this workspace only, as Slack shows one workspace at a time; their roles
+  // as the server read them now (plan and licenses change with what people do).
+  const people = ui.data.users.filter((user) => user.team === here.id);
+  const drawn = JSON.stringify(people.map((user) => [user.id, user.role, user.about]));
+  if (switcher.dataset.drawn !== drawn) {
     switcher.replaceChildren(...people.map((user) =>
-      el("option", { value: user.id }, `${user.name} — ${user.role}`)));
-    switcher.dataset.workspace = here.id;
+      el("option", { value: user.id, title: user.about }, `${user.name} — ${user.role}`)));
+    switcher.dataset.drawn = drawn;
   }
   switcher.value = ui.user;
   const me = ui.data.users.find((u) => u.id === ui.user);
-  $("#user-role").textContent = me ? me.role : "";
+  switcher.title = me ? `${me.name} — ${me.about}` : "";
+  $("#user-role").textContent = me ? me.about : "";
   const channels = ui.data.conversations.filter((c) => c.kind === "channel");
   $("#channel-list").replaceChildren(...channels.map((c) =>
     navItem(c.id, `# ${c.name}`, `channel-${c.name}`, c.id)));
@@ -922,5 +942,5 @@ function start() {
   refresh().then(() => { if (ui.place === "home") go("home"); });
 }
 
-window.licensebotPage = { mrkdwn, refresh };
+window.licensebotPage = { mrkdwn, plainHtml, refresh };
 start();

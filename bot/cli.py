@@ -207,13 +207,12 @@ def _adding_licenses(capacity: Decision) -> str:
 
 
 def _render_overview(view: AccountOverview) -> str:
+    from blocks.text import billed
     from bot.domain.money import format_money
-    from bot.domain.plans import BillingInterval
 
     terms = view.terms
     money = terms.currency
     per = _period_word(terms.interval)
-    billed = "monthly" if terms.interval is BillingInterval.MONTHLY else "yearly"
     csm = " ".join(
         part
         for part in (
@@ -224,7 +223,7 @@ def _render_overview(view: AccountOverview) -> str:
         if part
     )
     rows = [
-        ("Plan", f"{view.plan_name}, billed {billed}"),
+        ("Plan", f"{view.plan_name}, {billed(terms.interval)}"),
         ("Licenses", f"{terms.licenses:,}"),
         ("Price per license", f"{format_money(terms.unit_price_minor, money)} per {per}"),
         ("Current period", f"{_day(view.period.start)} → {_day(view.period.end)}"),

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from blocks.ids import Action
 from blocks.ids import Block as BlockId
-from blocks.messages import not_linked_text
+from blocks.messages import not_linked_text, request_price
 from blocks.metadata import AdminRequest
 from blocks.removal import removal_home_line
 from blocks.surfaces import plan_buttons, plan_fields
 from blocks.text import Block, actions, button, context, day, divider, header, money, section
-from bot.readmodels import AccountOverview, Receipt, RemovalView
+from bot.domain.policy import Route
+from bot.readmodels import AccountOverview, AddRequestView, Receipt, RemovalView
 
 
 def order_line(order: Receipt) -> str:
@@ -27,8 +29,22 @@ def order_line(order: Receipt) -> str:
     return f"`{order.reference}` · {day(order.placed_at)} · {outcome} · <@{order.ordered_by}>"
 
 
+def add_request_line(request: AddRequestView) -> str:
+    """A request for more licenses to the CSM or Sales, with its price and reference."""
+    whom = "Sales" if request.route is Route.SALES else "your CSM"
+    asked = f"+{request.wanted:,}" if request.wanted else "more licenses"
+    ticket = f" · ticket {request.ticket_reference}" if request.ticket_reference else ""
+    return (
+        f"`{request.reference}` · {day(request.created_at)} · {asked} asked of {whom} · "
+        f"{request_price(request)}{ticket} · <@{request.requested_by}>"
+    )
+
+
 def build_home(
-    view: AccountOverview, orders: list[Receipt], removals: list[RemovalView]
+    view: AccountOverview,
+    orders: list[Receipt],
+    removals: list[RemovalView],
+    requests: Sequence[AddRequestView] = (),
 ) -> dict[str, Any]:
     blocks: list[Block] = [
         header(f"{view.name} licenses"),
@@ -45,6 +61,9 @@ def build_home(
         blocks += [section(order_line(order)) for order in orders]
     else:
         blocks.append(context("No orders yet. Type `/licenses add` to add licenses."))
+    if requests:
+        blocks += [divider(), section("*Requests for more licenses*")]
+        blocks += [section(add_request_line(request)) for request in requests]
     blocks += [divider(), section("*Removal requests*")]
     if removals:
         blocks += [section(removal_home_line(removal)) for removal in removals]

@@ -11,15 +11,18 @@ from blocks.text import (
     actions,
     button,
     context,
+    day,
     day_and_time,
     licenses,
+    money,
     more_licenses,
+    per_period,
     section,
 )
-from blocks.tickets import wanted_phrase
 from bot.domain.errors import OnlyAdmins
 from bot.domain.linking import EXAMPLE_CODE
-from bot.domain.policy import is_email
+from bot.domain.policy import Route, is_email
+from bot.readmodels import AddRequestView
 
 
 def something_went_wrong(error_id: str) -> str:
@@ -181,35 +184,103 @@ def admin_request_blocks(requester: str, account_name: str, request: AdminReques
     ]
 
 
-def route_request_blocks(
-    requester: str,
-    account_name: str,
-    plan_name: str,
-    count: int,
-    wanted: int | None,
-    csm_user_id: str | None,
-    reason: str | None,
-) -> list[Block]:
-    what = more_licenses(wanted)
-    to = f"<@{csm_user_id}>" if csm_user_id else "CSM team"
+# --- requests for more licenses routed to the CSM or Sales --------------------------------
+
+
+def request_wish(view: AddRequestView) -> str:
+    """ "to add 2 licenses", or "for more licenses" when no number was given."""
+    return f"to add {licenses(view.wanted)}" if view.wanted else "for more licenses"
+
+
+def request_price(view: AddRequestView) -> str:
+    """What it would cost, computed when asked: "$2,089.04 due today, then $15,400.00 per
+    year"; without a number, the price per license."""
+    per = per_period(view.price.interval)
+    quote = view.quote
+    if quote is None:
+        unit = money(view.price.unit_price_minor, view.price.currency)
+        return f"{unit} per license per {per}"
+    due = money(quote.due_today_minor, quote.currency)
+    return f"{due} due today, then {money(quote.next_cycle_minor, quote.currency)} per {per}"
+
+
+def asked_with_price(view: AddRequestView) -> str:
+    """ "to add 2 licenses: $X due today, then $Y per year"."""
+    if view.quote is None:
+        return f"{request_wish(view)} (no number given; {request_price(view)})"
+    return f"{request_wish(view)}: {request_price(view)}"
+
+
+def quote_detail(view: AddRequestView) -> str:
+    """How the price was counted, as the add modal explains it, and when."""
+    quote = view.quote
+    if quote is None:
+        return f"Asked {day_and_time(view.created_at)}."
+    unit = money(quote.unit_price_minor, quote.currency)
+    days_left, days_in_period = quote.days_left
+    return (
+        f"{quote.added:,} × {unit}, prorated to {day(quote.period.end)} ({days_left:,} of "
+        f"{days_in_period:,} days left), then {licenses(quote.total_licenses)} from "
+        f"{day(quote.period.end)}. Quoted {day_and_time(quote.quoted_at)}."
+    )
+
+
+def csm_request_text(view: AddRequestView) -> str:
+    """The notification line of the CSM's post."""
+    return f"{view.account_name} asks {asked_with_price(view)} ({view.reference})"
+
+
+def route_request_blocks(view: AddRequestView) -> list[Block]:
+    """The post in the CSM channel: addressed to the account's CSM, with who asked, the
+    account, how many and the price, under the request's reference."""
+    to = f"<@{view.csm_user_id}>" if view.csm_user_id else (view.csm_name or "CSM team")
     return [
         section(
-            f":inbox_tray: {to}: <@{requester}> of *{account_name}* ({plan_name}, "
-            f"{licenses(count)}) asks for {what}."
+            f":inbox_tray: {to}, <@{view.requested_by}> of *{view.account_name}* "
+            f"({view.plan_name}, {licenses(view.licenses_at_request)}) asks "
+            f"{asked_with_price(view)}."
         ),
-        context(f"Not self-serve: {reason or 'Handled by the Customer Success Manager.'}"),
+        context(
+            f"Reference `{view.reference}` · {quote_detail(view)} Not self-serve for this "
+            f"account under the plan rules, so it comes to its Customer Success Manager."
+        ),
     ]
 
 
-def csm_request_text(account_name: str) -> str:
-    return f"{account_name} asks for more licenses"
-
-
-def sales_ticket_dm(account_name: str, wanted: int | None, reference: str, url: str | None) -> str:
-    link = f"<{url}|{reference}>" if url else reference
-    return (
-        f"Your request for {wanted_phrase(wanted)} for {account_name} is with Sales: ticket {link}."
+def _sales_ticket(view: AddRequestView) -> str:
+    if view.ticket_reference is None:
+        return ""
+    link = (
+        f"<{view.ticket_url}|{view.ticket_reference}>" if view.ticket_url else view.ticket_reference
     )
+    return f" (Sales ticket {link})"
+
+
+def add_request_sent_text(view: AddRequestView) -> str:
+    """The requester's DM: what was asked, of whom, and the reference to quote."""
+    if view.route is Route.SALES:
+        whom = "Sales"
+    elif view.csm_name:
+        whom = f"{view.csm_name}, your Customer Success Manager,"
+    else:
+        whom = "Your Customer Success Manager"
+    joint = "to" if view.wanted else "for"
+    return (
+        f":white_check_mark: Sent. {whom} has your request {request_wish(view)} {joint} "
+        f"{view.account_name}: {request_price(view)}. Your reference: "
+        f"{view.reference}{_sales_ticket(view)}."
+    )
+
+
+def add_request_sent_blocks(view: AddRequestView) -> list[Block]:
+    who = "Sales" if view.route is Route.SALES else "Your Customer Success Manager"
+    return [
+        section(add_request_sent_text(view)),
+        context(
+            f"{quote_detail(view)} {who} confirms the final terms; quote {view.reference} "
+            f"if you ask about it."
+        ),
+    ]
 
 
 ASK_CSM_TITLE = "Ask my CSM"
@@ -219,9 +290,16 @@ def csm_request_refused_text() -> str:
     return only_admins_text("ask for licenses")
 
 
-def csm_request_sent_text(csm_name: str | None) -> str:
-    who = csm_name or "your Customer Success Manager"
-    return f":white_check_mark: Sent. {who} has your request and will get back to you."
+def csm_request_sent_text(view: AddRequestView) -> str:
+    """In the modal where *Ask my CSM* was clicked."""
+    who = view.csm_name or "Your Customer Success Manager"
+    return (
+        f":white_check_mark: Sent. {who} has your request {request_wish(view)} (reference "
+        f"`{view.reference}`) and will get back to you."
+    )
+
+
+REQUEST_DETAILS_IN_DM = "What you asked, with its price and reference, is in your direct messages."
 
 
 def admins_reached_text(reached: int, account_name: str) -> str:

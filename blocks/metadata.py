@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from bot.domain.policy import read_count
+from bot.domain.policy import MAX_REQUESTED, read_count, requested_count
 from bot.domain.pricing import Quote
 from bot.domain.removal import Verdict
 
@@ -65,10 +65,16 @@ class PlanModalState(ViewMetadata):
 
 
 class RouteRequest(ButtonValue):
-    """Value of an "Ask my CSM" / "Contact Sales" button."""
+    """Value of an "Ask my CSM" / "Contact Sales" button: the account, and how many
+    licenses the admin typed (a number to ask for; its price is computed on the server)."""
 
     account_id: str
-    wanted: int | None = None
+    wanted: int | None = Field(default=None, ge=1, le=MAX_REQUESTED)
+
+    @classmethod
+    def asking(cls, account_id: str, wanted: int | None = None) -> RouteRequest:
+        """A button's value for `wanted`, dropped when it is no number to ask for."""
+        return cls(account_id=account_id, wanted=requested_count(wanted))
 
 
 class Ask(StrEnum):

@@ -9,7 +9,8 @@ from blocks.ids import Callback
 from blocks.messages import only_admins_text
 from blocks.metadata import PlanModalState
 from blocks.surfaces import plan_buttons, plan_fields
-from blocks.text import actions, context, header, plain, section, title
+from blocks.text import actions, context, header, licenses, plain, section, title
+from bot.domain.policy import Route, requested_count
 from bot.readmodels import AccountOverview
 
 
@@ -24,14 +25,25 @@ def build_loading_modal() -> dict[str, Any]:
     }
 
 
-def build_plan_modal(view: AccountOverview) -> dict[str, Any]:
+def build_plan_modal(view: AccountOverview, wanted: int | None = None) -> dict[str, Any]:
+    """The plan; when the rules route adding licenses to someone, their button asks for
+    `wanted` (the N of `/licenses add N`), which the modal says."""
+    wanted = requested_count(wanted)
     blocks = [
         header(view.name),
         plan_fields(view),
-        actions(plan_buttons(view), block_id=BlockId.PLAN_ACTIONS),
+        actions(plan_buttons(view, wanted), block_id=BlockId.PLAN_ACTIONS),
     ]
     if not view.capacity.allowed:
         blocks.append(context(f":information_source: {view.capacity.reason}"))
+        if wanted is not None and view.capacity.route is not None:
+            label = "Contact Sales" if view.capacity.route is Route.SALES else "Ask my CSM"
+            blocks.append(
+                context(
+                    f"*{label}* sends your request to add {licenses(wanted)}, with its price "
+                    f"and a reference."
+                )
+            )
     return {
         "type": "modal",
         "callback_id": Callback.PLAN,
@@ -61,18 +73,22 @@ def build_only_admins_modal(heading: str, what: str) -> dict[str, Any]:
     return build_info_modal(heading, only_admins_text(what))
 
 
-def build_contact_sales_modal(sales_email: str | None, account_id: str | None) -> dict[str, Any]:
-    """Where Sales is; with `account_id` (an admin asked) a ticket was opened for them too."""
+def build_contact_sales_modal(
+    sales_email: str | None, account_id: str | None, reference: str | None = None
+) -> dict[str, Any]:
+    """Where Sales is; with an admin's request (`account_id`, `reference`) a ticket was
+    opened for them too."""
     contact = (
         f"write to *{sales_email}*" if sales_email else "your Customer Success Manager connects you"
     )
     text = f"Our Sales team handles larger plans: {contact}."
-    if account_id is None:
+    if account_id is None or reference is None:
         return build_info_modal("Contact Sales", text)
     return build_info_modal(
         "Contact Sales",
-        f"{text} Mention your account `{account_id}`.",
-        "We also opened a ticket for Sales; its reference comes by DM.",
+        f":white_check_mark: Your request `{reference}` is with Sales. {text} Mention your "
+        f"account `{account_id}` and `{reference}`.",
+        "We opened a ticket for Sales; what you asked, its price and the ticket come by DM.",
     )
 
 

@@ -36,7 +36,7 @@ def route_button(
     route: Route | None, account_id: str, wanted: int | None = None, primary: bool = True
 ) -> dict[str, Any]:
     """The button that turns a refusal into a request to the right person."""
-    value = RouteRequest(account_id=account_id, wanted=wanted).model_dump_json()
+    value = RouteRequest.asking(account_id, wanted).model_dump_json()
     style = "primary" if primary else None
     if route is Route.SALES:
         return button("Contact Sales", Action.CONTACT_SALES, value, style=style)
@@ -53,13 +53,14 @@ def route_buttons(
     return [first, route_button(decision.also, account_id, wanted, primary=False)]
 
 
-def plan_buttons(view: AccountOverview) -> list[dict[str, Any]]:
-    """Add licenses when the rules allow it, else the route they give; then the rest."""
+def plan_buttons(view: AccountOverview, wanted: int | None = None) -> list[dict[str, Any]]:
+    """Add licenses when the rules allow it, else the route they give (asking for `wanted`,
+    the number typed with `/licenses add N`); then the rest."""
     value = RouteRequest(account_id=view.account_id).model_dump_json()
     if view.capacity.allowed:
         first = [button("Add licenses", Action.OPEN_ADD, value, style="primary")]
     else:
-        first = route_buttons(view.capacity, view.account_id)
+        first = route_buttons(view.capacity, view.account_id, wanted)
     return [
         *first,
         button("Request removal", Action.REQUEST_REMOVAL, value),

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from blocks.text import day, licenses, money, more_licenses, per_period
+from blocks.messages import asked_with_price, quote_detail, request_wish
+from blocks.text import day, licenses, money, per_period
+from bot.domain.policy import Route
 from bot.domain.removal import NO_REFUND, RemovalStatus, RenewalChange, Timing
-from bot.readmodels import AccountOverview, RemovalView
+from bot.readmodels import AddRequestView, RemovalView
 
 
 @dataclass(frozen=True)
@@ -57,21 +59,18 @@ def removal_ticket(view: RemovalView) -> TicketText:
     )
 
 
-def wanted_phrase(wanted: int | None) -> str:
-    return more_licenses(wanted)
-
-
-def route_ticket(
-    overview: AccountOverview, requester: str, wanted: int | None, route: str
-) -> TicketText:
-    what = wanted_phrase(wanted)
+def route_ticket(view: AddRequestView) -> TicketText:
+    """Sales' ticket for a request: the request's reference, who asked, how many, the price."""
+    whom = "Sales" if view.route is Route.SALES else "the Customer Success Manager"
     return TicketText(
-        subject=f"{overview.name} asks for {what} ({route})",
+        subject=f"{view.account_name} asks {request_wish(view)} ({view.reference})",
         body=(
-            f"Account: {overview.name} ({overview.account_id}), plan {overview.plan_name}, "
-            f"{licenses(overview.terms.licenses)}\n"
-            f"Requested by Slack user {requester}: {what}\n"
-            f"Not self-serve: {overview.capacity.reason or 'routed by the plan rules'}\n"
+            f"Request {view.reference} (the reference the admin quotes in Slack)\n"
+            f"Account: {view.account_name} ({view.account_id}), plan {view.plan_name}, "
+            f"{licenses(view.licenses_at_request)}\n"
+            f"Requested by Slack user {view.requested_by}, asking {asked_with_price(view)}\n"
+            f"{quote_detail(view)}\n"
+            f"Not self-serve: the plan rules send it to {whom}.\n"
         ),
     )
 

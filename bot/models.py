@@ -214,6 +214,42 @@ class RemovalRequest(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class AddRequest(Base):
+    """An admin's request for more licenses that the plan rules route to their CSM or Sales.
+
+    It keeps what was asked and the quote it would have cost when it was made (computed
+    here, never taken from Slack), under its own reference (LR-00001).
+    """
+
+    __tablename__ = "add_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    # The click it came from: a replay of the same click finds this request.
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    requested_by: Mapped[str] = mapped_column(String(32))
+    # The requester's workspace (their DMs and App Home are there).
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    # csm or sales
+    route: Mapped[str] = mapped_column(String(10))
+    # How many were asked for; None when nobody said.
+    wanted: Mapped[int | None] = mapped_column(Integer)
+    licenses_at_request: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    unit_price_minor: Mapped[int] = mapped_column(BigInteger)
+    billing_interval: Mapped[str] = mapped_column(String(10))
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The quote for `wanted` at created_at, as the add modal would have shown it.
+    due_today_minor: Mapped[int | None] = mapped_column(BigInteger)
+    next_cycle_minor: Mapped[int | None] = mapped_column(BigInteger)
+    # Sales' ticket, once opened.
+    ticket_reference: Mapped[str | None] = mapped_column(String(64))
+    ticket_url: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class Ticket(Base):
     """The built-in ticket provider's tickets."""
 

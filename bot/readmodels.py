@@ -13,13 +13,14 @@ from typing import Any
 from bot.domain.money import decimal_string
 from bot.domain.periods import BillingPeriod
 from bot.domain.plans import BillingInterval
-from bot.domain.policy import Contacts, Decision, licenses_after_removal
+from bot.domain.policy import Contacts, Decision, Route, licenses_after_removal
 from bot.domain.pricing import AccountTerms, Quote, iso
 from bot.domain.removal import LicensePrice, RemovalStatus, RenewalChange, Timing, renewal_change
 
 # How many orders and removal requests App Home lists, newest first.
 RECENT_ORDERS = 5
 RECENT_REMOVALS = 5
+RECENT_ADD_REQUESTS = 5
 
 
 @dataclass(frozen=True)
@@ -228,6 +229,33 @@ class RemovalView:
         if self.price is None:
             return None
         return renewal_change(self.price, self.licenses_from, self.remove_count)
+
+
+@dataclass(frozen=True)
+class AddRequestView:
+    """A request for more licenses routed to the CSM or Sales, as every surface shows it:
+    who asked whom for how many, and what that would have cost when they asked."""
+
+    id: int
+    reference: str
+    account_id: str
+    account_name: str
+    plan_name: str
+    # The requester and their workspace (None: not known).
+    requested_by: str
+    team_id: str | None
+    route: Route
+    wanted: int | None
+    licenses_at_request: int
+    price: LicensePrice
+    # The quote for `wanted` when asked (None when no number was given).
+    quote: Quote | None
+    csm_name: str | None
+    csm_email: str | None
+    csm_user_id: str | None
+    ticket_reference: str | None
+    ticket_url: str | None
+    created_at: datetime
 
 
 @dataclass(frozen=True)

@@ -60,9 +60,12 @@ async def modal_for(
         return build_history_modal(await account_history(runtime.services, overview.account_id))
     if subcommand == "remove":
         return removal_modal_for(overview, argument)
-    if subcommand in ("plan", "queue") or not overview.capacity.allowed:
-        # Not self-serve: the plan modal shows the route button instead of Add.
+    if subcommand in ("plan", "queue"):
         return build_plan_modal(overview)
+    if not overview.capacity.allowed:
+        # Not self-serve: the plan modal shows the route button instead of Add; the number
+        # typed with `add N` goes with it, so the CSM or Sales learn what was asked.
+        return build_plan_modal(overview, wanted=typed_count(argument))
     state = AddModalState.new(overview.account_id, caller.user_id, caller.team_id)
     if not argument:
         return build_add_modal(overview, state)
@@ -77,6 +80,12 @@ async def modal_for(
         explain_input=True,
         quote_ttl_seconds=runtime.settings.quote_ttl_seconds,
     )
+
+
+def typed_count(argument: str) -> int | None:
+    """The number of `/licenses add N`, when N is one (else the request asks for "more")."""
+    count = read_count(argument) if argument else None
+    return count if isinstance(count, int) else None
 
 
 def removal_modal_for(overview: AccountOverview, argument: str) -> dict[str, Any]:

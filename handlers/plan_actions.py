@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from blocks.ids import Action
 from blocks.messages import (
     ASK_CSM_TITLE,
+    REQUEST_DETAILS_IN_DM,
     admin_request_blocks,
     admin_request_text,
     admins_reached_text,
@@ -27,7 +28,7 @@ from bot.domain.errors import ServiceError
 from bot.domain.policy import Route
 from bot.services.access import admin_user_ids
 from bot.services.outbox import SendDm
-from bot.services.requests import record_request
+from bot.services.requests import record_request, request_licenses
 from handlers.licenses_command import modal_for, open_loading_if_slow
 from handlers.middleware import Caller, listener
 from handlers.surfaces import Interaction
@@ -42,27 +43,38 @@ async def on_route_request(
     runtime: Runtime,
     request: RouteRequest,
 ) -> None:
-    """Ask my CSM / Contact Sales: an admin's request is recorded and routed, never lost."""
+    """Ask my CSM / Contact Sales: an admin's request is recorded with what was asked, its
+    price (computed here, not read from the button) and a reference, and routed."""
     await slack.ack()
     route = ROUTES[Action(action["action_id"])]
+    settings = runtime.settings
     admin = await caller.admin()
-    if admin is not None:
-        await record_request(
-            runtime.services,
-            admin.account_id,
-            caller.user_id,
-            caller.team_id,
-            route,
-            request.wanted,
-        )
-        runtime.drain_soon()
+    if admin is None:
+        if route is Route.SALES:
+            await slack.show_modal(build_contact_sales_modal(settings.sales_email, None))
+        else:
+            await slack.confirm(ASK_CSM_TITLE, csm_request_refused_text())
+        return
+    # A replay of the same click is the same request.
+    clicked = action.get("action_ts")
+    key = f"route-{caller.team_id}-{caller.user_id}-{clicked}" if clicked else None
+    made = await request_licenses(
+        runtime.services,
+        admin.account_id,
+        admin.identity,
+        caller.team_id,
+        route,
+        request.wanted,
+        key=key,
+    )
+    runtime.drain_soon()
     if route is Route.SALES:
-        account_id = admin.account_id if admin else None
-        await slack.show_modal(build_contact_sales_modal(runtime.settings.sales_email, account_id))
-    elif admin is None:
-        await slack.confirm(ASK_CSM_TITLE, csm_request_refused_text())
-    else:
-        await slack.confirm(ASK_CSM_TITLE, csm_request_sent_text(admin.overview.csm_name))
+        modal = build_contact_sales_modal(settings.sales_email, admin.account_id, made.reference)
+        await slack.show_modal(modal)
+    elif slack.view.get("type") == "modal":
+        note = REQUEST_DETAILS_IN_DM
+        await slack.update_modal(build_info_modal(ASK_CSM_TITLE, csm_request_sent_text(made), note))
+    # Elsewhere (App Home) the DM that says what was asked is the confirmation.
 
 
 async def on_contact_support(slack: Interaction, runtime: Runtime) -> None:
@@ -89,14 +101,7 @@ async def on_ask_admins(
     ]
     services = runtime.services
     await record_request(
-        services,
-        view.account_id,
-        caller.user_id,
-        caller.team_id,
-        "admins",
-        request.count,
-        messages,
-        ask=request.ask.value,
+        services, view.account_id, caller.user_id, request.ask.value, request.count, messages
     )
     runtime.drain_soon()
     text = admins_reached_text(len(admins), view.name)

@@ -10,10 +10,17 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.domain.plans import BillingInterval, PlanId, plan_for
-from bot.domain.policy import Contacts, add_capacity, decide_add
+from bot.domain.policy import Contacts, Route, add_capacity, decide_add
 from bot.domain.pricing import AccountTerms, build_quote
-from bot.domain.removal import RemovalStatus, Timing
-from bot.readmodels import AccountOverview, Preview, QuoteOutcome, Receipt, RemovalView
+from bot.domain.removal import LicensePrice, RemovalStatus, Timing
+from bot.readmodels import (
+    AccountOverview,
+    AddRequestView,
+    Preview,
+    QuoteOutcome,
+    Receipt,
+    RemovalView,
+)
 
 NOW = datetime(2026, 11, 16, 9, 30, tzinfo=UTC)
 CASEY = Contacts(
@@ -159,4 +166,37 @@ def removal(
         message_ts="1700000000.000100",
         created_at=NOW,
         applied_licenses=10 - remove if applied else None,
+    )
+
+
+def add_request(
+    account: AccountOverview = INITECH,
+    wanted: int | None = 2,
+    route: Route = Route.CSM,
+    *,
+    request_id: int = 1,
+    ticket: tuple[str, str | None] | None = None,
+    csm: bool = True,
+) -> AddRequestView:
+    """A request of the account's first admin for `wanted` more licenses, made on NOW."""
+    quote = build_quote(account.terms, wanted, NOW) if wanted else None
+    return AddRequestView(
+        id=request_id,
+        reference=f"LR-{request_id:05d}",
+        account_id=account.account_id,
+        account_name=account.name,
+        plan_name=account.plan_name,
+        requested_by=account.admins[0],
+        team_id=account.slack_team_id,
+        route=route,
+        wanted=wanted,
+        licenses_at_request=account.terms.licenses,
+        price=LicensePrice.of(account.terms),
+        quote=quote,
+        csm_name=account.csm_name if csm else None,
+        csm_email=account.csm_email if csm else None,
+        csm_user_id=account.csm_slack_user_id if csm else None,
+        ticket_reference=ticket[0] if ticket else None,
+        ticket_url=ticket[1] if ticket else None,
+        created_at=NOW,
     )

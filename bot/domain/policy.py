@@ -14,6 +14,8 @@ ENTERPRISE_SELF_SERVE_LIMIT = 5
 DEFAULT_MAX_PER_ORDER = 1000
 # Every account keeps at least this many licenses, whatever is removed.
 MIN_LICENSES = 1
+# The most licenses one request to the CSM or Sales carries as a number (more is "more").
+MAX_REQUESTED = 1_000_000
 
 
 class Route(StrEnum):
@@ -102,6 +104,14 @@ def read_count(raw: str | None, purpose: str = "add") -> int | str:
         return parse_count(raw)
     except InvalidCount as exc:
         return str(exc)
+
+
+def requested_count(count: object) -> int | None:
+    """The number a request to the CSM or Sales carries: a whole count it can name, or
+    None (nobody said, or nothing sensible was typed: they still ask for more)."""
+    if isinstance(count, int) and not isinstance(count, bool) and 1 <= count <= MAX_REQUESTED:
+        return count
+    return None
 
 
 def _is_whole(count: object) -> bool:

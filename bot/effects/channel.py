@@ -12,9 +12,9 @@ from blocks.removal import (
     reminder_reply,
     removal_message_text,
 )
-from bot.effects.context import EffectDeps, NotYet
+from bot.domain.policy import Route
+from bot.effects.context import EffectDeps, NotYet, record_queued
 from bot.readmodels import RemovalView
-from bot.services.accounts import show_account
 from bot.services.outbox import (
     NotifyCsmChannel,
     PostCsmRequest,
@@ -25,6 +25,7 @@ from bot.services.outbox import (
     ReplyReminder,
 )
 from bot.services.removals import record_message
+from bot.services.requests import get_add_request
 
 log = logging.getLogger(__name__)
 
@@ -91,24 +92,20 @@ async def reply_reminder(deps: EffectDeps, effect: ReplyReminder) -> None:
 
 
 async def post_csm_request(deps: EffectDeps, effect: PostCsmRequest) -> None:
-    """ "Ask my CSM": the request where CSMs work; kept in the audit log either way."""
-    overview = await show_account(deps.services, effect.account_id)
-    channel = await csm_destination(deps, overview.csm_slack_user_id)
+    """ "Ask my CSM": the request where CSMs work, addressed to the account's CSM."""
+    if effect.request_id is None:
+        await record_queued(deps, effect, Route.CSM, None)
+        return
+    view = await get_add_request(deps.services, effect.request_id)
+    channel = await csm_destination(deps, view.csm_user_id)
     if channel is None:
         log.warning(
-            "no CSM channel and no CSM for %s: request kept in the audit log", overview.account_id
+            "no CSM channel and no CSM for %s: %s waits in App Home and the audit log",
+            view.account_id,
+            view.reference,
         )
         return
-    blocks = route_request_blocks(
-        effect.requester,
-        overview.name,
-        overview.plan_name,
-        overview.terms.licenses,
-        effect.wanted,
-        overview.csm_slack_user_id,
-        overview.capacity.reason,
-    )
-    await deps.post(None, channel, csm_request_text(overview.name), blocks)
+    await deps.post(None, channel, csm_request_text(view), route_request_blocks(view))
 
 
 async def notify_csm_channel(deps: EffectDeps, effect: NotifyCsmChannel) -> None:

@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
+import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.policy import Route
 from bot.integrations.slack_directory import Directory
 from bot.integrations.tickets import TicketProvider
 from bot.integrations.workspaces import Workspaces
 from bot.readmodels import RemovalView
 from bot.seal import sealed_view
 from bot.services.context import ServiceContext
-from bot.services.outbox import RemovalEffect
+from bot.services.outbox import RemovalEffect, RoutedRequest
 from bot.services.removals import get_removal
+from bot.services.requests import record_queued_request
 
 # The outbox entry being carried out, and which attempt: its posts are marked with it, so
 # that a retry after an answer lost on the way back finds the post instead of repeating it.
 CURRENT_ENTRY: ContextVar[tuple[int, int] | None] = ContextVar("outbox_entry", default=None)
 LOOK_BACK_MESSAGES = 50
+
+
+async def record_queued(
+    deps: EffectDeps, effect: RoutedRequest, route: Route, team_id: str | None
+) -> None:
+    """An entry queued before requests were recorded: its request is recorded now, once
+    (keyed by the entry), and carried out as a new one is, by the entries that records."""
+    entry = CURRENT_ENTRY.get()
+    key = f"outbox-{entry[0]}" if entry else f"outbox-{uuid.uuid4().hex}"
+    await record_queued_request(
+        deps.services, effect.account_id, effect.requester, team_id, route, effect.wanted, key
+    )
 
 
 class NotYet(Exception):

@@ -5,11 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from blocks.add import order_declined_blocks, order_declined_text, receipt_blocks, receipt_text
+from blocks.messages import add_request_sent_blocks, add_request_sent_text
 from blocks.removal import requester_update_text
 from blocks.text import per_period
 from bot.effects.context import EffectDeps
 from bot.services.orders import get_receipt
-from bot.services.outbox import NotifyRequester, SendDm, SendOrderFailed, SendReceipt
+from bot.services.outbox import (
+    NotifyAddRequester,
+    NotifyRequester,
+    SendDm,
+    SendOrderFailed,
+    SendReceipt,
+)
+from bot.services.requests import get_add_request
 
 
 async def dm(
@@ -27,6 +35,13 @@ async def dm(
 async def notify_requester(deps: EffectDeps, effect: NotifyRequester) -> None:
     view = await deps.removal(effect)
     await dm(deps, effect.team_id, view.requested_by, requester_update_text(view, effect.stage))
+
+
+async def notify_add_requester(deps: EffectDeps, effect: NotifyAddRequester) -> None:
+    """What the admin asked their CSM, and its reference."""
+    view = await get_add_request(deps.services, effect.request_id)
+    text, blocks = add_request_sent_text(view), add_request_sent_blocks(view)
+    await dm(deps, effect.team_id or view.team_id, view.requested_by, text, blocks)
 
 
 async def send_queued_dm(deps: EffectDeps, effect: SendDm) -> None:
@@ -49,6 +64,7 @@ async def send_order_failed(deps: EffectDeps, effect: SendOrderFailed) -> None:
 HANDLERS = {
     SendOrderFailed: send_order_failed,
     NotifyRequester: notify_requester,
+    NotifyAddRequester: notify_add_requester,
     SendDm: send_queued_dm,
     SendReceipt: send_receipt,
 }

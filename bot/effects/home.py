@@ -28,8 +28,8 @@ async def publish_home(deps: EffectDeps, access: Access) -> None:
     elif not access.is_admin:
         view = build_not_admin_home(access.overview)
     else:
-        orders, removals = await home_lists(deps.services, access.overview.account_id)
-        view = build_home(access.overview, orders, removals)
+        orders, removals, requests = await home_lists(deps.services, access.overview.account_id)
+        view = build_home(access.overview, orders, removals, requests)
     client = await deps.slack(access.team_id)
     await client.views_publish(user_id=access.user_id, view=view)
 

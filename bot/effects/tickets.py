@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from blocks.messages import sales_ticket_dm
+from blocks.messages import add_request_sent_blocks, add_request_sent_text
 from blocks.tickets import TicketText, removal_ticket, resolution_comment, route_ticket
-from bot.effects.context import EffectDeps, NotYet
+from bot.domain.policy import Route
+from bot.effects.context import EffectDeps, NotYet, record_queued
 from bot.effects.dms import dm
 from bot.integrations.tickets import NewTicket
-from bot.services.accounts import show_account
 from bot.services.outbox import CreateRemovalTicket, OpenRouteTicket, ResolveRemovalTicket
 from bot.services.removals import record_ticket, requester_contact
+from bot.services.requests import get_add_request, record_add_request_ticket
 
 
 def _new_ticket(
@@ -44,18 +45,24 @@ async def resolve_removal_ticket(deps: EffectDeps, effect: ResolveRemovalTicket)
 
 
 async def open_route_ticket(deps: EffectDeps, effect: OpenRouteTicket) -> None:
-    """A ticket for a request routed to Sales; the requester gets its reference."""
-    overview = await show_account(deps.services, effect.account_id)
-    text = route_ticket(overview, effect.requester, effect.wanted, effect.route)
-    tags = ("licensebot", f"license_{effect.route}")
-    ref = await deps.tickets.create(
-        _new_ticket(overview.account_id, text, tags=tags), idempotency_key=effect.key
-    )
+    """A ticket for a request routed to Sales; the requester gets both references by DM."""
+    if effect.request_id is None:
+        await record_queued(deps, effect, Route(effect.route), effect.team_id)
+        return
+    view = await get_add_request(deps.services, effect.request_id)
+    if view.ticket_reference is None:
+        tags = ("licensebot", f"license_{view.route.value}")
+        ref = await deps.tickets.create(
+            _new_ticket(view.account_id, route_ticket(view), tags=tags),
+            idempotency_key=effect.key,
+        )
+        view = await record_add_request_ticket(deps.services, view.id, ref.reference, ref.url)
     await dm(
         deps,
-        effect.team_id,
-        effect.requester,
-        sales_ticket_dm(overview.name, effect.wanted, ref.reference, ref.url),
+        view.team_id,
+        view.requested_by,
+        add_request_sent_text(view),
+        add_request_sent_blocks(view),
     )
 
 

@@ -39,6 +39,7 @@ class Kind(StrEnum):
     TICKET_RESOLVE = "ticket.resolve"
     TICKET_ROUTE = "ticket.route"
     CSM_REQUEST_POST = "route.csm_post"
+    ADD_REQUEST_NOTIFY = "route.notify_requester"
     REMOVAL_POST = "removal.post"
     REMOVAL_REFRESH = "removal.refresh"
     THREAD_DECISION = "removal.thread_decision"
@@ -130,11 +131,16 @@ class RefreshRequesterHome(RemovalEffect):
 
 
 class RoutedRequest(Effect):
-    """An admin's request for licenses that the plan rules send to someone."""
+    """An admin's request for licenses that the plan rules send to someone.
+
+    `request_id` is its record (bot/services/requests.py), which the effect draws from;
+    entries queued before requests were recorded have none and record theirs when run.
+    """
 
     account_id: str
     requester: str
     wanted: int | None = None
+    request_id: int | None = None
 
 
 class OpenRouteTicket(RoutedRequest):
@@ -150,6 +156,13 @@ class PostCsmRequest(RoutedRequest):
     """ "Ask my CSM": the request in the CSM channel (or the CSM's DMs)."""
 
     kind = Kind.CSM_REQUEST_POST
+
+
+class NotifyAddRequester(Effect):
+    """The admin who asked their CSM hears what was asked, of whom, and its reference."""
+
+    kind = Kind.ADD_REQUEST_NOTIFY
+    request_id: int
 
 
 class PublishHome(Effect):

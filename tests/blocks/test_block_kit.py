@@ -44,6 +44,7 @@ from blocks.history import build_history_modal
 from blocks.home import build_home, build_home_message, build_not_admin_home, build_not_linked_home
 from blocks.ids import Block
 from blocks.messages import (
+    add_request_sent_blocks,
     admin_request_blocks,
     help_blocks,
     link_code_blocks,
@@ -70,6 +71,7 @@ from blocks.removal import (
     build_removal_not_allowed_modal,
     build_request_sent_modal,
 )
+from bot.domain.policy import Route
 from bot.domain.removal import LicensePrice, RemovalStatus, Timing, Verdict
 from bot.readmodels import AccountOverview, CsmQueue, History
 from bot.sandbox.blockkit import validate_home, validate_message_blocks, validate_modal
@@ -256,7 +258,7 @@ def build_surfaces() -> dict[str, Surface]:
         "contact sales modal (ticket)",
         "modal",
         build_contact_sales_modal,
-        build_contact_sales_modal("sales@vendor.example", "globex"),
+        build_contact_sales_modal("sales@vendor.example", "globex", "LR-00002"),
     )
     add(
         "contact sales modal (no email)",
@@ -459,26 +461,54 @@ def build_surfaces() -> dict[str, Surface]:
             "U0BOB", acme.name, AdminRequest(account_id=acme.account_id, ask=Ask.MANAGE)
         ),
     )
-    initech = accounts["initech"]
+    asked = examples.add_request(accounts["initech"], 2)
+    unsaid = examples.add_request(accounts["initech"], None, csm=False)
+    to_sales = examples.add_request(
+        accounts["globex"], 3, Route.SALES, request_id=2, ticket=("LB-00001", None)
+    )
+    linked = examples.add_request(
+        accounts["umbrella"],
+        1500,
+        Route.SALES,
+        request_id=3,
+        ticket=("ZD-42", "https://support.example/42"),
+    )
+    add("route request message", "message", route_request_blocks, route_request_blocks(asked))
     add(
-        "route request message",
+        "route request message (no number, no csm)",
         "message",
         route_request_blocks,
-        route_request_blocks(
-            "U0IRA",
-            initech.name,
-            initech.plan_name,
-            initech.terms.licenses,
-            4,
-            initech.csm_slack_user_id,
-            initech.capacity.reason,
-        ),
+        route_request_blocks(unsaid),
+    )
+    for name, request in (
+        ("csm", asked),
+        ("no number", unsaid),
+        ("sales", to_sales),
+        ("sales, linked ticket", linked),
+    ):
+        add(
+            f"add request sent message ({name})",
+            "message",
+            add_request_sent_blocks,
+            add_request_sent_blocks(request),
+        )
+    add(
+        "home (add requests)",
+        "home",
+        build_home,
+        build_home(accounts["initech"], [], [], [asked, unsaid, to_sales, linked]),
     )
     add(
-        "route request message (no csm)",
-        "message",
-        route_request_blocks,
-        route_request_blocks("U0UMA", "Umbrella", "Gong Edition", 40, None, None, "Gong."),
+        "plan modal (initech, add 2)",
+        "modal",
+        build_plan_modal,
+        build_plan_modal(accounts["initech"], wanted=2),
+    )
+    add(
+        "plan modal (umbrella, add 2,000,000)",
+        "modal",
+        build_plan_modal,
+        build_plan_modal(accounts["umbrella"], wanted=2_000_000),
     )
     return found
 
@@ -563,7 +593,14 @@ NAMES = [
     "admin request message (remove)",
     "admin request message (manage)",
     "route request message",
-    "route request message (no csm)",
+    "route request message (no number, no csm)",
+    "add request sent message (csm)",
+    "add request sent message (no number)",
+    "add request sent message (sales)",
+    "add request sent message (sales, linked ticket)",
+    "home (add requests)",
+    "plan modal (initech, add 2)",
+    "plan modal (umbrella, add 2,000,000)",
 ]
 
 

@@ -19,7 +19,7 @@ from blocks.removal import (
 )
 from blocks.surfaces import plan_buttons
 from blocks.text import billed, licenses
-from blocks.tickets import removal_ticket, resolution_comment, wanted_phrase
+from blocks.tickets import removal_ticket, resolution_comment, route_ticket
 from bot.domain.plans import BillingInterval
 from bot.domain.removal import RemovalStatus
 from bot.readmodels import AccountOverview
@@ -36,14 +36,14 @@ def test_counts_are_singular_or_plural() -> None:
         "3 licenses",
         "1,000 licenses",
     )
-    assert wanted_phrase(1) == "1 more license"
-    assert wanted_phrase(1200) == "1,200 more licenses"
     one_more = AdminRequest(account_id="acme", count=1)
     assert "asks to add 1 license to" in block_text_of(
         admin_request_blocks("U0B", "Acme", one_more)
     )
-    posted = block_text_of(route_request_blocks("U0B", "Acme", "Pro", 1, 1, None, None))
-    assert "(Pro, 1 license) asks for 1 more license." in posted
+    one_asked = examples.add_request(wanted=1)
+    posted = block_text_of(route_request_blocks(one_asked))
+    assert "(Enterprise, 12 licenses) asks to add 1 license: $" in posted
+    assert route_ticket(one_asked).subject == "Initech asks to add 1 license (LR-00001)"
     one = examples.removal(RemovalStatus.APPLIED, remove=1)
     assert applied_reply(one) == "Applied: 1 license removed; Acme Corp now has 9 licenses."
     assert removal_ticket(one).subject == "Remove 1 license from Acme Corp (RR-00001)"
@@ -123,3 +123,22 @@ def test_the_quote_says_the_days_left_what_follows_and_until_when_it_holds() -> 
     assert "price valid until" not in quote_read(examples.ACME, 3, None)
     # Past midnight UTC the date is said as well.
     assert "(price valid until Nov 17, 2026, 09:30 UTC)" in quote_read(examples.ACME, 3, 86_400)
+
+
+def test_a_request_to_the_csm_is_addressed_to_them_with_what_and_how_much() -> None:
+    """The CSM reads who asked, for which account, how many and the price; never a line
+    telling them to contact their own Customer Success Manager."""
+    request = examples.add_request(examples.INITECH, 2)
+    # Nov 16, 09:30 of Mar 1, 2026 → Mar 1, 2027: 2 × $1,100.00 × the part of the year left.
+    posted = block_text_of(route_request_blocks(request))
+    assert (
+        ":inbox_tray: <@U0CSM>, <@U0IRA> of *Initech* (Enterprise, 12 licenses) asks to add "
+        "2 licenses: $630.49 due today, then $15,400.00 per year."
+    ) in posted
+    assert "Reference `LR-00001`" in posted
+    assert "2 × $1,100.00, prorated to Mar 1, 2027 (104 of 365 days left)" in posted
+    assert "contact your Customer Success Manager" not in posted
+    assert "Casey Doe" not in posted
+    # With no number, still the price per license, and still "more licenses".
+    unsaid = block_text_of(route_request_blocks(examples.add_request(wanted=None)))
+    assert "asks for more licenses (no number given; $1,100.00 per license per year)." in unsaid

@@ -125,6 +125,22 @@ class SlackPage:
         await self.modal.get_by_test_id("modal-close").click()
         await expect(self.modal).to_have_count(0)
 
+    async def ask_to_remove(self, name: str, count: int, reason: str) -> str:
+        """`name` asks their CSM to remove `count` licenses; the request's reference."""
+        await self.be(name)
+        await self.command("/licenses remove")
+        form = await self.modal_titled("Remove licenses")
+        await form.get_by_label("Licenses to remove").fill(str(count))
+        await form.get_by_label("Reason").fill(reason)
+        await form.get_by_role("button", name="Send request").click()
+        sent = await self.modal_titled("Request sent")
+        found = re.search(
+            r"Request (RR-\d+) is with your Customer Success Manager", await sent.inner_text()
+        )
+        assert found, await sent.inner_text()
+        await self.close_modal()
+        return found.group(1)
+
     async def shot(self, name: str) -> Path:
         self.taken += 1
         path = self.shots / f"{self.taken:02d}-{name}.png"

@@ -132,9 +132,11 @@ async def test_the_enterprise_12_admin_is_routed_to_the_csm(slack: SlackPage) ->
 
     await slack.be("Casey")
     await slack.go("channel-csm-requests")
-    await expect(slack.messages).to_contain_text(
-        "@Casey: @Ira of Initech (Enterprise, 12 licenses) asks for more licenses."
+    post = slack.messages.get_by_test_id("message").last
+    await expect(post).to_contain_text(
+        "@Ira of Initech (Enterprise, 12 licenses) asks for more licenses"
     )
+    await expect(post.locator(".mention", has_text="@Casey")).to_be_visible()
     await slack.shot("csm-channel-request")
 
 
@@ -390,3 +392,118 @@ async def test_sol_and_val_try_freemium_and_essential(slack: SlackPage) -> None:
                 "$0.00"
             )
         await slack.close_modal()
+
+
+async def test_casey_decides_from_her_csm_queue(slack: SlackPage) -> None:
+    ann = await slack.ask_to_remove("Ann", 2, "Two people left.")
+    val = await slack.ask_to_remove("Val", 1, "One seat unused.")
+
+    await slack.be("Casey")
+    await slack.command("/licenses")
+    queue = await slack.modal_titled("CSM queue")
+    await expect(queue).to_contain_text("Removal requests waiting for a decision, oldest first.")
+    entries = queue.locator(".bk-section").filter(has_text=re.compile(r"RR-\d+"))
+    await expect(entries).to_have_count(2)
+    # Oldest first: Ann asked before Val. Each with its account's plan and how long it waits.
+    await expect(entries.nth(0)).to_contain_text("Acme Corp · Pro · 10 licenses")
+    await expect(entries.nth(0)).to_contain_text(
+        f"{ann} · remove 2 (10 → 8) · asked by @Ann · open less than a minute"
+    )
+    await expect(entries.nth(0)).to_contain_text("Two people left.")
+    await expect(entries.nth(1)).to_contain_text("Vandelay Industries · Essential · 5 licenses")
+    await expect(entries.nth(1)).to_contain_text(
+        f"{val} · remove 1 (5 → 4) · asked by @Val · open less than a minute"
+    )
+    await expect(queue.get_by_role("button", name="Approve")).to_have_count(2)
+    await expect(queue.get_by_role("button", name="Deny")).to_have_count(2)
+    await slack.shot("csm-queue")
+
+    # Approve opens the decision on top of the queue (Back returns to it).
+    await queue.get_by_role("button", name="Approve").first.click()
+    decision = await slack.modal_titled("Approve removal")
+    await expect(decision).to_contain_text(f"Approve request {ann}: remove 2 licenses")
+    await expect(slack.page.get_by_test_id("modal-back")).to_be_visible()
+    await slack.shot("csm-queue-approve")
+    await decision.get_by_test_id("modal-submit").click()
+    done = await slack.modal_titled("Removal request")
+    await expect(done).to_contain_text(f"You approved {ann}: Acme Corp goes from 10 to 8")
+    await slack.modal.get_by_role("button", name="Close all").click()
+    await expect(slack.modal).to_have_count(0)
+
+    # Opened again, the queue has Val's request only.
+    await slack.command("/licenses")
+    queue = await slack.modal_titled("CSM queue")
+    await expect(queue).not_to_contain_text(ann)
+    await expect(queue).to_contain_text(f"{val} · remove 1 (5 → 4)")
+    await expect(queue.get_by_role("button", name="Approve")).to_have_count(1)
+    await slack.close_modal()
+
+    # Her App Home is the same queue; she denies Val's request from there.
+    await slack.go("nav-home")
+    home = slack.page.get_by_test_id("home")
+    await expect(home).to_contain_text("CSM queue")
+    await expect(home).to_contain_text("Removal requests waiting for a decision, oldest first.")
+    await expect(home).to_contain_text(f"{val} · remove 1 (5 → 4) · asked by @Val")
+    await expect(home).not_to_contain_text(ann)
+    await slack.shot("csm-home")
+    await home.get_by_role("button", name="Deny").click()
+    decision = await slack.modal_titled("Deny removal")
+    await decision.get_by_label("Reason for the denial").fill("Those seats are in use.")
+    await decision.get_by_test_id("modal-submit").click()
+    done = await slack.modal_titled("Removal request")
+    await expect(done).to_contain_text(f"You denied {val}")
+    await slack.close_modal()
+
+    await slack.go("channel-csm-requests")
+    await slack.command("/licenses")
+    queue = await slack.modal_titled("CSM queue")
+    await expect(queue).to_contain_text("No requests are waiting for a decision.")
+    await expect(queue.get_by_role("button", name="Approve")).to_have_count(0)
+    await slack.shot("csm-queue-empty")
+    await slack.close_modal()
+    await slack.go("nav-home")
+    await expect(home).to_contain_text("CSM queue")
+    await expect(home).to_contain_text("No requests are waiting for a decision.")
+    await slack.shot("csm-home-empty")
+
+
+async def test_ann_reads_her_license_history(slack: SlackPage) -> None:
+    await slack.be("Ann")
+    await slack.command("/licenses add")
+    modal = await slack.modal_titled("Add licenses")
+    await modal.get_by_label("Licenses to add").press_sequentially("3")
+    await expect(modal).to_contain_text("13 (10 + 3)")
+    await modal.get_by_role("button", name="Order Now").click()
+    receipt = await slack.modal_titled("Order placed")
+    charged = amount(await receipt.locator(".bk-field", has_text="Charged today").inner_text())
+    await slack.close_modal()
+    removal = await slack.ask_to_remove("Ann", 2, "Two people left.")
+
+    await slack.command("/licenses history")
+    history = await slack.modal_titled("License history")
+    await expect(history).to_contain_text("Orders and removal requests of Acme Corp, newest first.")
+    lines = history.locator(".bk-section").filter(has_text=re.compile(r"^(Order|Removal request) "))
+    await expect(lines).to_have_count(2)
+    # Newest first: the removal request, then the order, each with amounts, who and when.
+    newest, oldest = lines.nth(0), lines.nth(1)
+    await expect(newest.locator("b").first).to_have_text("Removal request")
+    await expect(newest).to_contain_text(f"{removal} · remove 2 (13 → 11)")
+    await expect(newest).to_contain_text(re.compile(r"asked \w{3} \d{1,2}, \d{4} by @Ann"))
+    await expect(oldest.locator("b").first).to_have_text("Order")
+    await expect(oldest).to_contain_text(f"+3 (10 → 13) · {charged} · @Ann")
+    await expect(oldest).to_contain_text(re.compile(r"\w{3} \d{1,2}, \d{4}"))
+    shown = await history.inner_text()
+    await slack.shot("history-command")
+    await slack.close_modal()
+
+    # App Home's History button opens the same modal.
+    await slack.go("nav-home")
+    home = slack.page.get_by_test_id("home")
+    await expect(home).to_contain_text("Acme Corp licenses")
+    await home.get_by_role("button", name="History").click()
+    again = await slack.modal_titled("License history")
+    await expect(
+        again.locator(".bk-section").filter(has_text=re.compile(r"^(Order|Removal request) "))
+    ).to_have_count(2)
+    assert await again.inner_text() == shown
+    await slack.shot("history-home")

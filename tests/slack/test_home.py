@@ -128,9 +128,14 @@ async def test_csm_account_home_routes_to_the_csm(workspace: Workspace) -> None:
     await ws.settle()
 
     [post] = ws.slack.messages[CSM_CHANNEL]
-    assert "<@U0CSM>: <@U0IRA> of *Initech*" in block_text(post["blocks"])
+    assert "<@U0CSM>, <@U0IRA> of *Initech*" in block_text(post["blocks"])
+    # One DM confirms it: what was asked, of whom, and the reference.
     [confirmation] = ws.slack.messages[ws.slack.dm_channel("U0IRA")]
-    assert "Sent. Casey Doe has your request" in confirmation["text"]
+    assert (
+        "Sent. Casey Doe, your Customer Success Manager, has your request" in (confirmation["text"])
+    )
+    assert "Your reference: LR-00001." in confirmation["text"]
+    assert "`LR-00001`" in block_text(ws.slack.homes["U0IRA"]["blocks"])
     assert_calls_ok(ws)
 
 

@@ -255,16 +255,21 @@ async def test_csm_accounts_get_ask_my_csm_instead_of_add(
     await ws.click_in_view(admin, view, Action.ASK_CSM)
     await ws.settle()
 
+    # The last modal was `/licenses add 2`'s: the 2 goes with the request.
     [post] = ws.slack.messages[CSM_CHANNEL]
     posted = block_text(post["blocks"])
-    assert f"<@U0CSM>: <@{admin}> of *{name}*" in posted
-    assert "asks for more licenses" in posted
-    assert "Not self-serve:" in posted
-    # The admin is told in the same modal.
+    assert f"<@U0CSM>, <@{admin}> of *{name}* ({plan}, " in posted
+    assert "asks to add 2 licenses: $" in posted
+    assert "Reference `LR-00001`" in posted
+    assert "contact your Customer Success Manager" not in posted
+    # The admin is told in the same modal, with the reference.
     confirmed = ws.modal(admin)
     assert confirmed["id"] == view["id"]
     assert confirmed["title"]["text"] == "Ask my CSM"
-    assert "Sent. Casey Doe has your request" in block_text(confirmed["blocks"])
+    assert (
+        "Sent. Casey Doe has your request to add 2 licenses (reference `LR-00001`)"
+        in block_text(confirmed["blocks"])
+    )
     assert_calls_ok(ws)
 
 
@@ -355,6 +360,7 @@ async def test_gong_edition_offers_its_csm_and_sales(workspace: Workspace) -> No
     assert sales["title"]["text"] == "Contact Sales"
     assert "*sales@vendor.example*" in block_text(sales["blocks"])
     assert "`umbrella`" in block_text(sales["blocks"])
+    assert "Your request `LR-00001` is with Sales." in block_text(sales["blocks"])
 
     await ws.open_home("U0UMA")
     await ws.settle()

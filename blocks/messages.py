@@ -40,7 +40,7 @@ HELP_TEXT = (
     "• `/licenses` or `/licenses plan`: your plan, licenses and price\n"
     "• `/licenses add [N]`: add licenses, with the price before you order\n"
     "• `/licenses remove [N]`: ask your Customer Success Manager to remove licenses\n"
-    "• `/licenses history`: your account's orders and removal requests\n"
+    "• `/licenses history`: your account's orders and requests\n"
     "• `/licenses link CODE`: link this Slack workspace to your account (admins, with the "
     "code from your Customer Success Manager)\n"
     "• `/licenses link-code ACCOUNT`: a one-time code that links a customer's workspace "

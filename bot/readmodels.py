@@ -260,10 +260,11 @@ class AddRequestView:
 
 @dataclass(frozen=True)
 class History:
-    """An account's orders and removal requests together, newest first."""
+    """An account's orders, removal requests and requests for more licenses together,
+    newest first."""
 
     account_name: str
-    entries: list[Receipt | RemovalView]
+    entries: list[Receipt | RemovalView | AddRequestView]
     # More happened than is shown (only the newest are).
     more: bool
 

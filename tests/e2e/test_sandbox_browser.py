@@ -481,7 +481,7 @@ async def test_ann_reads_her_license_history(slack: SlackPage) -> None:
 
     await slack.command("/licenses history")
     history = await slack.modal_titled("License history")
-    await expect(history).to_contain_text("Orders and removal requests of Acme Corp, newest first.")
+    await expect(history).to_contain_text("Orders and requests of Acme Corp, newest first.")
     lines = history.locator(".bk-section").filter(has_text=re.compile(r"^(Order|Removal request) "))
     await expect(lines).to_have_count(2)
     # Newest first: the removal request, then the order, each with amounts, who and when.

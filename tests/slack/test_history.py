@@ -1,4 +1,4 @@
-"""`/licenses history`: an admin reads what was ordered and asked to be removed, by whom."""
+"""`/licenses history`: an admin reads what was ordered and requested, by whom and when."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from bot.services.accounts import show_account
 from tests.slack.driver import CSM_CHANNEL, Workspace, assert_calls_ok, block_text
 from tests.slack.removal_helpers import APPROVE, CSM, ask, decision_values, posts
 from tests.slack.test_add_licenses import ANN, open_add_modal, orders_of, submit_view, type_count
+from tests.slack.test_route_requests import IRA, ira_asks_casey_for
 
 
 async def test_history_lists_orders_and_removals_newest_first_with_money_and_who(
@@ -29,7 +30,7 @@ async def test_history_lists_orders_and_removals_newest_first_with_money_and_who
     assert modal["callback_id"] == Callback.INFO
     assert modal["title"]["text"] == "License history"
     text = block_text(modal["blocks"])
-    assert "Orders and removal requests of *Acme Corp*, newest first." in text
+    assert "Orders and requests of *Acme Corp*, newest first." in text
     lines = [block["text"]["text"] for block in modal["blocks"][1:]]
     assert lines[0].startswith("*Removal request* `RR-")
     assert "remove 2 (13 → 11)" in lines[0]
@@ -44,7 +45,7 @@ async def test_history_of_an_account_with_none_says_so(workspace: Workspace) -> 
     ws = workspace
     await ws.command(ANN, "history")
     await ws.settle()
-    assert "No orders or removal requests yet." in block_text(ws.modal(ANN)["blocks"])
+    assert "No orders or requests yet." in block_text(ws.modal(ANN)["blocks"])
 
 
 async def test_history_is_for_admins_only(workspace: Workspace) -> None:
@@ -62,7 +63,7 @@ async def test_help_mentions_history(workspace: Workspace) -> None:
     await ws.command(ANN, "help")
     await ws.settle()
     [ephemeral] = ws.slack.ephemerals
-    assert "`/licenses history`: your account's orders and removal requests" in block_text(
+    assert "`/licenses history`: your account's orders and requests" in block_text(
         ephemeral["blocks"]
     )
 
@@ -107,3 +108,17 @@ async def test_app_home_links_to_the_history(workspace: Workspace) -> None:
     assert modal["title"]["text"] == "License history"
     assert "*Order* `ORD-" in block_text(modal["blocks"])
     assert_calls_ok(ws)
+
+
+async def test_history_lists_requests_for_more_licenses(workspace: Workspace) -> None:
+    ws = workspace
+    await ira_asks_casey_for(ws, "add 2")
+    ws.team_id = "T0INITECH"
+
+    await ws.command(IRA, "history")
+    await ws.settle()
+
+    modal = ws.modal(IRA)
+    [line] = [block["text"]["text"] for block in modal["blocks"][1:]]
+    assert line.startswith("*Request for more licenses* `LR-00001`")
+    assert "+2" in line and "your CSM" in line and "<@U0IRA>" in line

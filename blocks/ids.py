@@ -9,6 +9,7 @@ class Callback(StrEnum):
     PLAN = "plan_modal"
     ADD = "add_licenses"
     INFO = "info_modal"
+    CSM_QUEUE = "csm_queue"
 
 
 class Block(StrEnum):

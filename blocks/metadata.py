@@ -124,3 +124,5 @@ class DecisionRequest(ButtonValue, ViewMetadata):
     channel_id: str | None = None
     # Set when the decision modal opens: its replays are recognised by it.
     decision_key: str | None = None
+    # The CSM queue the decision modal was opened on top of (redrawn once it is decided).
+    queue_view_id: str | None = None

@@ -40,7 +40,7 @@ def queue_content(queue: CsmQueue) -> list[Block]:
 def build_queue_modal(queue: CsmQueue) -> dict[str, Any]:
     return {
         "type": "modal",
-        "callback_id": Callback.INFO,
+        "callback_id": Callback.CSM_QUEUE,
         "title": title(QUEUE_TITLE),
         "close": plain("Close"),
         "blocks": queue_content(queue),

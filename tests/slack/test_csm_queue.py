@@ -57,6 +57,10 @@ async def test_approving_from_the_queue_decides_the_request(workspace: Workspace
     await ws.settle()
 
     assert (await get_removal(ws.services, 1)).status is RemovalStatus.APPLIED
+    # Back on the queue underneath: it was redrawn without the decided request.
+    below = ws.slack.modal_stack(CSM)[0]
+    assert below["id"] == queue["id"]
+    assert QUEUE_EMPTY in block_text(below["blocks"])
     assert QUEUE_EMPTY in block_text((await open_queue(ws))["blocks"])  # type: ignore[arg-type]
     assert_calls_ok(ws)
 

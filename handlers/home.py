@@ -11,7 +11,7 @@ from blocks.ids import Action
 from blocks.messages import only_admins_text
 from blocks.plan import build_info_modal
 from bot.bootstrap import Runtime
-from bot.services.history import account_history
+from bot.services.home import account_history
 from bot.services.outbox import PublishHome, enqueue_now
 from handlers.middleware import Caller, listener
 from handlers.surfaces import Interaction

@@ -29,7 +29,7 @@ from blocks.removal import build_removal_modal
 from bot.bootstrap import Runtime
 from bot.domain.policy import Contacts, decide_remove, read_count
 from bot.readmodels import Access, AccountOverview, Admin
-from bot.services.history import account_history
+from bot.services.home import account_history
 from bot.services.linking import issue_link_code_for_csm, link_workspace
 from bot.services.queue import csm_queue, is_csm
 from bot.services.quotes import preview

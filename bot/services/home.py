@@ -1,7 +1,9 @@
-"""What an admin's App Home lists: the account's last orders, removal requests and
-requests for more licenses to the CSM or Sales."""
+"""An account's activity as admins read it: App Home's last orders, removal requests and
+requests for more licenses, and the longer history, newest first."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -11,6 +13,7 @@ from bot.readmodels import (
     RECENT_ORDERS,
     RECENT_REMOVALS,
     AddRequestView,
+    History,
     Receipt,
     RemovalView,
 )
@@ -20,22 +23,52 @@ from bot.services.orders import newest_orders, receipt_of
 from bot.services.removals import removal_view
 from bot.services.requests import add_request_view, newest_add_requests
 
+# A modal holds 100 blocks: a heading, then one per entry with room to spare.
+HISTORY_LIMIT = 40
 
-async def home_lists(
-    ctx: ServiceContext, account_id: str
-) -> tuple[list[Receipt], list[RemovalView], list[AddRequestView]]:
-    """Every list in one read: App Home is drawn after every order."""
+Activity = tuple[list[Receipt], list[RemovalView], list[AddRequestView]]
+
+
+async def _newest(
+    ctx: ServiceContext, account_id: str, orders: int, removals: int, requests: int
+) -> tuple[str, Activity]:
+    """The account's name and its newest orders, removal requests and requests for more
+    licenses (at most that many of each), in one read."""
     account = await recent_account(ctx, account_id=account_id)
     assert account is not None
     async with ctx.reading() as session, session.begin():
-        orders = await session.scalars(newest_orders(account_id).limit(RECENT_ORDERS))
-        receipts = [receipt_of(order) for order in orders]
-        removals = await session.scalars(
+        ordered = await session.scalars(newest_orders(account_id).limit(orders))
+        removing = await session.scalars(
             select(RemovalRequest)
             .where(RemovalRequest.account_id == account_id)
             .order_by(RemovalRequest.id.desc())
-            .limit(RECENT_REMOVALS)
+            .limit(removals)
         )
-        removal_views = [removal_view(row, account) for row in removals]
-        requests = await session.scalars(newest_add_requests(account_id, RECENT_ADD_REQUESTS))
-        return receipts, removal_views, [add_request_view(row, account) for row in requests]
+        asked = await session.scalars(newest_add_requests(account_id, requests))
+        return account.name, (
+            [receipt_of(order) for order in ordered],
+            [removal_view(row, account) for row in removing],
+            [add_request_view(row, account) for row in asked],
+        )
+
+
+async def home_lists(ctx: ServiceContext, account_id: str) -> Activity:
+    """Every list in one read: App Home is drawn after every order."""
+    _, lists = await _newest(ctx, account_id, RECENT_ORDERS, RECENT_REMOVALS, RECENT_ADD_REQUESTS)
+    return lists
+
+
+def _when(entry: Receipt | RemovalView | AddRequestView) -> datetime:
+    return entry.placed_at if isinstance(entry, Receipt) else entry.created_at
+
+
+async def account_history(
+    ctx: ServiceContext, account_id: str, limit: int = HISTORY_LIMIT
+) -> History:
+    """Everything together, newest first; one more of each is read to tell if there is more."""
+    name, (receipts, removals, requests) = await _newest(
+        ctx, account_id, limit + 1, limit + 1, limit + 1
+    )
+    together: list[Receipt | RemovalView | AddRequestView] = [*receipts, *removals, *requests]
+    entries = sorted(together, key=_when, reverse=True)
+    return History(name, entries[:limit], more=len(entries) > limit)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -20,6 +21,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -313,3 +317,14 @@ class LinkFailure(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+async def add_numbered(
+    session: AsyncSession, row: RemovalRequest | AddRequest | Ticket, prefix: str
+) -> str:
+    """Add `row` with a readable, unique reference derived from its own id ("RR-00001")."""
+    row.reference = f"new-{uuid.uuid4().hex[:24]}"  # until the id is known
+    session.add(row)
+    await session.flush()
+    row.reference = f"{prefix}-{row.id:05d}"
+    return row.reference

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.models import Ticket
+from bot.models import Ticket, add_numbered
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,6 @@ class BuiltinTickets:
                 if existing is not None:
                     return TicketRef(existing.reference)
             row = Ticket(
-                reference=f"new-{uuid.uuid4().hex[:24]}",  # until the id is known
                 idempotency_key=idempotency_key,
                 account_id=ticket.account_id,
                 requester=requester or "unknown",
@@ -77,11 +75,7 @@ class BuiltinTickets:
                 status="open",
                 comments=[],
             )
-            session.add(row)
-            await session.flush()
-            # Readable and unique: derived from the row's own id.
-            row.reference = f"LB-{row.id:05d}"
-            return TicketRef(row.reference)
+            return TicketRef(await add_numbered(session, row, "LB"))
 
     async def resolve(self, reference: str, comment: str) -> None:
         async with self._sessions() as session, session.begin():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -33,7 +32,7 @@ from bot.domain.removal import (
     reminder_due,
     requested_effective_at,
 )
-from bot.models import Account, RemovalRequest
+from bot.models import Account, RemovalRequest, add_numbered
 from bot.readmodels import (
     AdminIdentity,
     DecisionOutcome,
@@ -179,7 +178,6 @@ async def request_removal(
         if problem:
             raise InvalidRemoval("reason", problem)
         row = RemovalRequest(
-            reference=f"new-{uuid.uuid4().hex[:24]}",  # until the id is known
             idempotency_key=idempotency_key,
             account_id=account.id,
             requested_by=requester.user_id,
@@ -194,9 +192,7 @@ async def request_removal(
             reminders_sent=0,
             created_at=now,
         )
-        session.add(row)
-        await session.flush()
-        row.reference = f"RR-{row.id:05d}"
+        await add_numbered(session, row, "RR")
         audit.record(
             session,
             account.id,

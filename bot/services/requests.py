@@ -7,7 +7,6 @@ one reference (LR-00001), which the requester, the CSM or Sales and App Home all
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import Select, select
@@ -18,7 +17,7 @@ from bot.domain.plans import BillingInterval, plan_for
 from bot.domain.policy import Route, requested_count
 from bot.domain.pricing import Quote, build_quote
 from bot.domain.removal import LicensePrice
-from bot.models import Account, AddRequest
+from bot.models import Account, AddRequest, add_numbered
 from bot.readmodels import AddRequestView, AdminIdentity
 from bot.services import audit
 from bot.services.accounts import load_account, lock_for_admin, terms_of
@@ -112,7 +111,6 @@ async def _record(
     quote = build_quote(terms, count, now) if count is not None else None
     team_id = team_id or account.slack_team_id
     row = AddRequest(
-        reference=f"new-{uuid.uuid4().hex[:24]}",  # until the id is known
         idempotency_key=key,
         account_id=account.id,
         requested_by=requester,
@@ -129,9 +127,7 @@ async def _record(
         next_cycle_minor=quote.next_cycle_minor if quote else None,
         created_at=now,
     )
-    session.add(row)
-    await session.flush()
-    row.reference = f"{REFERENCE_PREFIX}-{row.id:05d}"
+    await add_numbered(session, row, REFERENCE_PREFIX)
     audit.record(
         session,
         account.id,

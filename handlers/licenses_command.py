@@ -131,23 +131,19 @@ async def on_licenses(
         return
     loading = await open_loading_if_slow(slack, caller)
     admin = await caller.admin()
-    if admin is None and subcommand in CSM_SUBCOMMANDS:
-        services = runtime.services
-        if await is_csm(services, caller.team_id, caller.user_id):
-            queue = build_queue_modal(await csm_queue(services, caller.user_id))
-            if loading:
-                await slack.update_modal(queue, loading)
-            else:
-                await slack.open_modal(queue)
-            return
-    if admin is None:
+    if admin is not None:
+        view = await modal_for(runtime, caller, admin, subcommand, argument)
+    elif subcommand in CSM_SUBCOMMANDS and await is_csm(
+        runtime.services, caller.team_id, caller.user_id
+    ):
+        view = build_queue_modal(await csm_queue(runtime.services, caller.user_id))
+    else:
         access = await caller.access()
         text, blocks = refusal(access, runtime.settings.support_url, subcommand, argument)
         await slack.reply(text, blocks)
         if loading:
             await slack.update_modal(build_info_modal("Licenses", text), loading)
         return
-    view = await modal_for(runtime, caller, admin, subcommand, argument)
     if loading:
         await slack.update_modal(view, loading)
     else:

@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from blocks.removal import ticket_text
-from blocks.text import Block, context, day, fields, licenses, section
+from blocks.text import Block, context, day, fields, licenses, open_for, section
 from bot.domain.removal import MAX_REMINDERS
 from bot.readmodels import RemovalView
-
-
-def _unit(count: int, name: str) -> str:
-    return f"{count:,} {name}" + ("" if count == 1 else "s")
-
-
-def open_for(waited: timedelta) -> str:
-    """How long a request has been open, to the hour (to the minute under a day)."""
-    minutes = max(int(waited.total_seconds() // 60), 0)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    if days:
-        return _unit(days, "day") + (f" {_unit(hours, 'hour')}" if hours else "")
-    if hours:
-        return _unit(hours, "hour") + (f" {_unit(minutes, 'minute')}" if minutes else "")
-    return _unit(minutes, "minute") if minutes else "less than a minute"
 
 
 def requester_text(view: RemovalView, name: str | None) -> str:

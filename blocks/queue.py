@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from blocks.escalation import open_for
 from blocks.ids import Callback
 from blocks.removal import decision_buttons
-from blocks.text import Block, actions, context, header, licenses, plain, section, title
+from blocks.text import Block, actions, context, header, licenses, open_for, plain, section, title
 from bot.readmodels import CsmQueue, RemovalView
 
 QUEUE_TITLE = "CSM queue"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -109,9 +109,25 @@ def per_period(interval: BillingInterval) -> str:
     return "month" if interval is BillingInterval.MONTHLY else "year"
 
 
+def counted(count: int, noun: str) -> str:
+    """ "1 license", "3 licenses", "1,000 hours": the count with its noun, singular or plural."""
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
 def licenses(count: int) -> str:
-    """ "1 license", "3 licenses", "1,000 licenses"."""
-    return f"{count:,} license" + ("" if count == 1 else "s")
+    return counted(count, "license")
+
+
+def open_for(waited: timedelta) -> str:
+    """How long something has been open, to the hour (to the minute under a day)."""
+    minutes = max(int(waited.total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return counted(days, "day") + (f" {counted(hours, 'hour')}" if hours else "")
+    if hours:
+        return counted(hours, "hour") + (f" {counted(minutes, 'minute')}" if minutes else "")
+    return counted(minutes, "minute") if minutes else "less than a minute"
 
 
 def more_licenses(count: int | None) -> str:

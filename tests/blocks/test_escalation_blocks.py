@@ -9,7 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from blocks.escalation import escalation_blocks, escalation_text, open_for
+from blocks.escalation import escalation_blocks, escalation_text
+from blocks.text import open_for
 from bot.sandbox.blockkit import validate_message_blocks
 from tests import blockkit_schema, examples
 

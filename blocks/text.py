@@ -10,6 +10,7 @@ from babel.dates import format_date
 
 from bot.domain.money import DEFAULT_LOCALE, format_money
 from bot.domain.plans import BillingInterval
+from bot.domain.policy import count_words
 
 Block = dict[str, Any]
 
@@ -115,7 +116,7 @@ def counted(count: int, noun: str) -> str:
 
 
 def licenses(count: int) -> str:
-    return counted(count, "license")
+    return count_words(count)
 
 
 def open_for(waited: timedelta) -> str:
@@ -134,4 +135,4 @@ def more_licenses(count: int | None) -> str:
     """ "1 more license", "3 more licenses", or just "more licenses" when nobody said."""
     if not count:
         return "more licenses"
-    return f"{count:,} more license" + ("" if count == 1 else "s")
+    return counted(count, "more license")

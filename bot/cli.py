@@ -68,7 +68,9 @@ def _moment(moment: datetime) -> str:
 
 
 def _licenses(count: int) -> str:
-    return "1 license" if count == 1 else f"{count:,} licenses"
+    from bot.domain.policy import count_words
+
+    return count_words(count)
 
 
 def _print_json(data: dict[str, Any] | list[dict[str, Any]]) -> None:

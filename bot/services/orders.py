@@ -21,7 +21,7 @@ from bot.domain.errors import (
 )
 from bot.domain.money import format_money
 from bot.domain.plans import BillingInterval
-from bot.domain.policy import decide_add
+from bot.domain.policy import count_words, decide_add
 from bot.domain.pricing import Quote, build_quote, iso
 from bot.integrations.billing import (
     BillingRefused,
@@ -52,10 +52,6 @@ log = logging.getLogger(__name__)
 
 PENDING, PAID, FAILED = "pending", "paid", "failed"
 PENDING_POLL_SECONDS = 0.05
-
-
-def licenses_phrase(count: int) -> str:
-    return "1 license" if count == 1 else f"{count:,} licenses"
 
 
 def receipt_of(order: Order) -> Receipt:
@@ -295,7 +291,7 @@ def charge_request(order: Order, customer: str | None) -> ChargeRequest:
         currency=order.currency,
         idempotency_key=charge_key(order.reference),
         description=(
-            f"{licenses_phrase(order.added)} for account {order.account_id}, prorated to "
+            f"{count_words(order.added)} for account {order.account_id}, prorated to "
             f"{iso(order.period_end)} (order {order.reference})"
         ),
         customer=customer,

@@ -27,6 +27,7 @@ from blocks.text import (
     title,
 )
 from bot.domain.periods import as_utc
+from bot.domain.plans import BillingInterval
 from bot.domain.policy import Decision
 from bot.domain.pricing import Quote
 from bot.readmodels import AccountOverview, Preview, Receipt
@@ -70,10 +71,12 @@ def price_valid_until(quote: Quote, ttl_seconds: int) -> str:
     return f"{until:%H:%M} UTC"
 
 
-def quote_lines(quote: Quote, view: AccountOverview, quote_ttl_seconds: int | None = None) -> Block:
+def quote_lines(
+    quote: Quote, interval: BillingInterval, quote_ttl_seconds: int | None = None
+) -> Block:
     """The quote, explained: the part of the period charged today, what follows it, and
     (when the caller knows QUOTE_TTL_SECONDS) until when the price holds."""
-    currency, per = quote.currency, per_period(view.terms.interval)
+    currency, per = quote.currency, per_period(interval)
     unit = money(quote.unit_price_minor, currency)
     days_left, days_in_period = quote.days_left
     next_cycle = money(quote.next_cycle_minor, currency)
@@ -144,7 +147,7 @@ def build_add_modal(
             wanted = initial
         blocks += problem_lines(problem, view.account_id, wanted)
     elif quote is not None:
-        blocks.append(quote_lines(quote, view, quote_ttl_seconds))
+        blocks.append(quote_lines(quote, view.terms.interval, quote_ttl_seconds))
     else:
         blocks.append(
             section("Enter a number to see the price.", block_id=BlockId.QUOTE),

@@ -64,6 +64,15 @@ class DecisionForm(FormState):
     note: str | None = None
 
 
+class AddDecisionForm(FormState):
+    FIELDS = {
+        "count": (Block.DECISION_COUNT, Action.DECISION_COUNT, "value"),
+        "note": (Block.DECISION_NOTE, Action.DECISION_NOTE, "value"),
+    }
+    count: str | None = None
+    note: str | None = None
+
+
 # Which input a field's error points at, when a use-case refuses one.
 FIELD_BLOCKS: dict[str, str] = {
     "count": RemovalBlock.COUNT,

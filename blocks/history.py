@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from blocks.home import add_request_line, order_line
-from blocks.ids import Callback
+from blocks.ids import Action, Callback
+from blocks.metadata import HistoryPage
 from blocks.removal import removal_home_line
-from blocks.text import Block, context, day, plain, section, title
-from bot.readmodels import AddRequestView, History, Receipt, RemovalView
+from blocks.text import Block, actions, button, context, day, plain, section, title
+from bot.readmodels import HISTORY_LIMIT, AddRequestView, History, Receipt, RemovalView
 
 
 def history_line(entry: Receipt | RemovalView | AddRequestView) -> str:
@@ -30,8 +31,21 @@ def build_history_modal(history: History) -> dict[str, Any]:
         blocks += [section(history_line(entry)) for entry in history.entries]
     else:
         blocks.append(context("No orders or requests yet."))
+    pages = []
+    if history.offset:
+        newer = max(history.offset - HISTORY_LIMIT, 0)
+        pages.append(
+            button("Newer", Action.HISTORY_NEWER, HistoryPage(offset=newer).model_dump_json())
+        )
     if history.more:
-        blocks.append(context(f"Only the newest {len(history.entries)} are shown."))
+        older = history.offset + len(history.entries)
+        pages.append(
+            button("Older", Action.HISTORY_OLDER, HistoryPage(offset=older).model_dump_json())
+        )
+    if pages:
+        first, last = history.offset + 1, history.offset + len(history.entries)
+        blocks.append(context(f"Entries {first:,}–{last:,}."))
+        blocks.append(actions(pages))
     return {
         "type": "modal",
         "callback_id": Callback.INFO,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from blocks.add_decision import add_request_status
 from blocks.ids import Action
 from blocks.ids import Block as BlockId
 from blocks.messages import not_linked_text, request_price
@@ -34,10 +35,13 @@ def add_request_line(request: AddRequestView) -> str:
     whom = "Sales" if request.route is Route.SALES else "your CSM"
     asked = f"+{request.wanted:,}" if request.wanted else "more licenses"
     ticket = f" · ticket {request.ticket_reference}" if request.ticket_reference else ""
-    return (
+    line = (
         f"`{request.reference}` · {day(request.created_at)} · {asked} asked of {whom} · "
         f"{request_price(request)}{ticket} · <@{request.requested_by}>"
     )
+    if request.route is Route.CSM:
+        line += f"\n{add_request_status(request)}"
+    return line
 
 
 def build_home(

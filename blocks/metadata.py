@@ -110,6 +110,13 @@ class AdminRequest(ButtonValue):
         )
 
 
+class HistoryPage(ButtonValue):
+    """Value of Older / Newer in the history: how many newer entries to skip. The account
+    is always the clicker's own."""
+
+    offset: int = Field(default=0, ge=0, le=100_000)
+
+
 class RemovalModalState(ViewMetadata):
     account_id: str
     # Fixed when the modal opens: a replay or retry of its submission is the same request.
@@ -126,3 +133,28 @@ class DecisionRequest(ButtonValue, ViewMetadata):
     decision_key: str | None = None
     # The CSM queue the decision modal was opened on top of (redrawn once it is decided).
     queue_view_id: str | None = None
+
+
+class AddDecisionRequest(ButtonValue):
+    """Value of Approve / Deny on a request for more licenses (LR-…)."""
+
+    request_id: int
+    verdict: Verdict
+
+
+class AddDecisionState(ViewMetadata):
+    """private_metadata of the modal a CSM approves or denies a request for more licenses in."""
+
+    request_id: int
+    verdict: Verdict
+    # Fixed when the modal opens: submitting it twice places one order.
+    order_key: str = Field(default_factory=lambda: f"approve-{uuid.uuid4().hex}")
+    modal_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    # The price on screen, for `quote.added` licenses: Approve charges exactly it.
+    quote: Quote | None = None
+    # The CSM queue the modal was opened on top of (redrawn once it is decided).
+    queue_view_id: str | None = None
+
+    @property
+    def external_id(self) -> str:
+        return f"licensebot-decide-{self.modal_id}"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from blocks.add_decision import queue_entry_for_request
 from blocks.ids import Callback
 from blocks.removal import decision_buttons
 from blocks.text import Block, actions, context, header, licenses, open_for, plain, section, title
-from bot.readmodels import CsmQueue, RemovalView
+from bot.readmodels import AddRequestView, CsmQueue, RemovalView
 
 QUEUE_TITLE = "CSM queue"
 
@@ -28,9 +29,13 @@ def queue_entry(view: RemovalView, waited: str) -> list[Block]:
 def queue_content(queue: CsmQueue) -> list[Block]:
     if not queue.requests:
         return [section("No requests are waiting for a decision.")]
-    blocks: list[Block] = [section("Removal requests waiting for a decision, oldest first.")]
+    blocks: list[Block] = [section("Requests waiting for a decision, oldest first.")]
     for view in queue.requests:
-        blocks += queue_entry(view, open_for(queue.now - view.created_at))
+        waited = open_for(queue.now - view.created_at)
+        if isinstance(view, AddRequestView):
+            blocks += queue_entry_for_request(view, waited)
+        else:
+            blocks += queue_entry(view, waited)
     if queue.more:
         blocks.append(context(f"Only the oldest {len(queue.requests)} are shown."))
     return blocks

@@ -13,6 +13,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.oauth import oauth_settings
 from handlers import (
+    add_decisions,
     add_licenses,
     errors,
     home,
@@ -52,6 +53,14 @@ def build_app(runtime: Runtime) -> AsyncApp:
     errors.register(app, runtime)
     # Bolt tries listeners in this order, each try costing about what a middleware does:
     # the most frequent requests first (/licenses, then the live quote and Order Now).
-    for module in (licenses_command, add_licenses, plan_actions, removal, home, installs):
+    for module in (
+        licenses_command,
+        add_licenses,
+        plan_actions,
+        removal,
+        add_decisions,
+        home,
+        installs,
+    ):
         module.register(app)
     return app

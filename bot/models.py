@@ -252,6 +252,18 @@ class AddRequest(Base):
     ticket_reference: Mapped[str | None] = mapped_column(String(64))
     ticket_url: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # pending, approved or denied (a CSM's decision; Sales decides in its ticket).
+    status: Mapped[str] = mapped_column(String(10), default="pending", server_default="pending")
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    # The order an approval placed.
+    order_reference: Mapped[str | None] = mapped_column(String(32))
+    # The CSM's post, redrawn once the request is decided.
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+
+    __table_args__ = (Index("ix_add_requests_status", "status", "created_at"),)
 
 
 class Ticket(Base):

@@ -13,7 +13,13 @@ from typing import Any
 from bot.domain.money import decimal_string
 from bot.domain.periods import BillingPeriod
 from bot.domain.plans import BillingInterval
-from bot.domain.policy import Contacts, Decision, Route, licenses_after_removal
+from bot.domain.policy import (
+    Contacts,
+    Decision,
+    RequestStatus,
+    Route,
+    licenses_after_removal,
+)
 from bot.domain.pricing import AccountTerms, Quote, iso
 from bot.domain.removal import LicensePrice, RemovalStatus, RenewalChange, Timing, renewal_change
 
@@ -21,6 +27,8 @@ from bot.domain.removal import LicensePrice, RemovalStatus, RenewalChange, Timin
 RECENT_ORDERS = 5
 RECENT_REMOVALS = 5
 RECENT_ADD_REQUESTS = 5
+# The history's page: a modal holds 100 blocks, a heading and one per entry, with room.
+HISTORY_LIMIT = 40
 
 
 @dataclass(frozen=True)
@@ -256,6 +264,22 @@ class AddRequestView:
     ticket_reference: str | None
     ticket_url: str | None
     created_at: datetime
+    # The account's licenses as they are now (what an approval adds to).
+    licenses_now: int = 0
+    status: RequestStatus = RequestStatus.PENDING
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_note: str | None = None
+    # The order its approval placed.
+    order_reference: str | None = None
+    # The CSM's post of it.
+    channel_id: str | None = None
+    message_ts: str | None = None
+
+    @property
+    def awaits_csm(self) -> bool:
+        """Waiting for a CSM's Approve or Deny (a request to Sales is answered in its ticket)."""
+        return self.route is Route.CSM and self.status is RequestStatus.PENDING
 
 
 @dataclass(frozen=True)
@@ -265,15 +289,18 @@ class History:
 
     account_name: str
     entries: list[Receipt | RemovalView | AddRequestView]
-    # More happened than is shown (only the newest are).
+    # More happened than is shown: older entries, on the next page.
     more: bool
+    # How many newer entries come before this page.
+    offset: int = 0
 
 
 @dataclass(frozen=True)
 class CsmQueue:
-    """Removal requests a CSM may decide, oldest first; `now` to tell their age."""
+    """Requests a CSM may decide (removals, and more licenses), oldest first; `now` to
+    tell their age."""
 
-    requests: list[RemovalView]
+    requests: list[RemovalView | AddRequestView]
     more: bool
     now: datetime
 

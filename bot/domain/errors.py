@@ -106,16 +106,30 @@ class InvalidRemoval(ServiceError):
 
 
 class NotACsm(ServiceError):
-    def __init__(self) -> None:
-        super().__init__("Only Customer Success Managers can approve or deny removal requests.")
+    def __init__(self, what: str = "removal requests") -> None:
+        super().__init__(f"Only Customer Success Managers can approve or deny {what}.")
 
 
 class DecidedInVendorWorkspace(ServiceError):
-    def __init__(self) -> None:
+    def __init__(self, what: str = "removal requests") -> None:
         super().__init__(
-            "Removal requests are approved or denied by Customer Success Managers in the "
-            "vendor's Slack workspace, not from this one. Nothing was changed."
+            f"{what[:1].upper()}{what[1:]} are approved or denied by Customer Success Managers "
+            "in the vendor's Slack workspace, not from this one. Nothing was changed."
         )
+
+
+class RequestAlreadyDecided(ServiceError):
+    """A request for more licenses was decided already: nothing is charged again."""
+
+    def __init__(self, reference: str, status: str, decided_by: str | None) -> None:
+        who = f" by <@{decided_by}>" if decided_by else ""
+        super().__init__(f"Request {reference} was already {status}{who}. Nothing was changed.")
+        self.reference = reference
+
+
+class AddRequestNotFound(ServiceError):
+    def __init__(self, request_id: int) -> None:
+        super().__init__(f"There is no request for more licenses {request_id}.")
 
 
 class RemovalNotFound(ServiceError):

@@ -24,6 +24,15 @@ class Route(StrEnum):
     SUPPORT = "support"
 
 
+class RequestStatus(StrEnum):
+    """Where a request for more licenses stands: a CSM approves (placing the order) or
+    denies it; one sent to Sales stays pending here, as Sales answers in its ticket."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
 @dataclass(frozen=True)
 class Contacts:
     """The people a refused admin is sent to; names and addresses are shown verbatim."""
@@ -187,6 +196,21 @@ def decide_add(
             f"for more, contact {contacts.sales_phrase()}.",
         )
     return capacity
+
+
+def decide_approved_add(requested: object, max_per_order: int = DEFAULT_MAX_PER_ORDER) -> Decision:
+    """A CSM approving a request for more licenses: the plan rules that route it to them
+    no longer apply, the count itself and the largest order still do."""
+    if not _is_whole(requested):
+        return Decision(False, 0, None, "Enter a whole number of licenses.")
+    assert isinstance(requested, int)
+    if requested < 1:
+        return Decision(False, 0, None, "Enter a number of licenses to add, at least 1.")
+    if requested > max_per_order:
+        return Decision(
+            False, max_per_order, None, f"One order can add at most {max_per_order:,} licenses."
+        )
+    return Decision(True, max_per_order)
 
 
 def decide_remove(terms: AccountTerms, requested: object, contacts: Contacts) -> Decision:

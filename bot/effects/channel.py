@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from blocks.messages import csm_request_text, route_request_blocks
+from blocks.add_decision import csm_post_blocks
+from blocks.messages import csm_request_text
 from blocks.removal import (
     applied_reply,
     build_removal_message,
@@ -19,13 +20,14 @@ from bot.services.outbox import (
     NotifyCsmChannel,
     PostCsmRequest,
     PostRemoval,
+    RefreshAddRequest,
     RefreshRemoval,
     ReplyApplied,
     ReplyDecision,
     ReplyReminder,
 )
 from bot.services.removals import record_message
-from bot.services.requests import get_add_request
+from bot.services.requests import get_add_request, record_add_message
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,8 @@ async def post_csm_request(deps: EffectDeps, effect: PostCsmRequest) -> None:
         await record_queued(deps, effect, Route.CSM, None)
         return
     view = await get_add_request(deps.services, effect.request_id)
+    if view.message_ts:
+        return
     channel = await csm_destination(deps, view.csm_user_id)
     if channel is None:
         log.warning(
@@ -105,7 +109,20 @@ async def post_csm_request(deps: EffectDeps, effect: PostCsmRequest) -> None:
             view.reference,
         )
         return
-    await deps.post(None, channel, csm_request_text(view), route_request_blocks(view))
+    posted_in, ts = await deps.post(None, channel, csm_request_text(view), csm_post_blocks(view))
+    await record_add_message(deps.services, view.id, posted_in, ts)
+
+
+async def refresh_add_request(deps: EffectDeps, effect: RefreshAddRequest) -> None:
+    """The post's buttons become the decision (or come back, when a payment was declined)."""
+    view = await get_add_request(deps.services, effect.request_id)
+    if view.message_ts and view.channel_id:
+        await (await deps.slack(None)).chat_update(
+            channel=view.channel_id,
+            ts=view.message_ts,
+            text=csm_request_text(view),
+            blocks=csm_post_blocks(view),
+        )
 
 
 async def notify_csm_channel(deps: EffectDeps, effect: NotifyCsmChannel) -> None:
@@ -124,4 +141,5 @@ HANDLERS = {
     ReplyApplied: reply_applied,
     ReplyReminder: reply_reminder,
     PostCsmRequest: post_csm_request,
+    RefreshAddRequest: refresh_add_request,
 }

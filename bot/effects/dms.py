@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from blocks.add import order_declined_blocks, order_declined_text, receipt_blocks, receipt_text
+from blocks.add_decision import add_decision_blocks, add_decision_text
 from blocks.messages import add_request_sent_blocks, add_request_sent_text
 from blocks.removal import requester_update_text
 from blocks.text import per_period
-from bot.effects.context import EffectDeps
+from bot.domain.policy import RequestStatus
+from bot.effects.context import EffectDeps, NotYet
 from bot.services.orders import get_receipt
 from bot.services.outbox import (
     NotifyAddRequester,
@@ -38,9 +40,20 @@ async def notify_requester(deps: EffectDeps, effect: NotifyRequester) -> None:
 
 
 async def notify_add_requester(deps: EffectDeps, effect: NotifyAddRequester) -> None:
-    """What the admin asked their CSM, and its reference."""
+    """What the admin asked their CSM, and its reference; later what the CSM decided."""
     view = await get_add_request(deps.services, effect.request_id)
-    text, blocks = add_request_sent_text(view), add_request_sent_blocks(view)
+    if effect.decided:
+        receipt = None
+        if view.status is RequestStatus.APPROVED and view.order_reference:
+            receipt = await get_receipt(deps.services, view.order_reference)
+            if receipt.status == "pending":
+                # Told once the payment went through: the approval and its receipt together.
+                raise NotYet(f"order {receipt.reference} is still being charged")
+        if view.status is RequestStatus.PENDING:
+            return  # its payment was declined and the request reopened: that DM says so
+        text, blocks = add_decision_text(view, receipt), add_decision_blocks(view, receipt)
+    else:
+        text, blocks = add_request_sent_text(view), add_request_sent_blocks(view)
     await dm(deps, effect.team_id or view.team_id, view.requested_by, text, blocks)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from bot.models import RemovalRequest
 from bot.readmodels import (
+    HISTORY_LIMIT,
     RECENT_ADD_REQUESTS,
     RECENT_ORDERS,
     RECENT_REMOVALS,
@@ -22,9 +23,6 @@ from bot.services.context import ServiceContext
 from bot.services.orders import newest_orders, receipt_of
 from bot.services.removals import removal_view
 from bot.services.requests import add_request_view, newest_add_requests
-
-# A modal holds 100 blocks: a heading, then one per entry with room to spare.
-HISTORY_LIMIT = 40
 
 Activity = tuple[list[Receipt], list[RemovalView], list[AddRequestView]]
 
@@ -63,12 +61,15 @@ def _when(entry: Receipt | RemovalView | AddRequestView) -> datetime:
 
 
 async def account_history(
-    ctx: ServiceContext, account_id: str, limit: int = HISTORY_LIMIT
+    ctx: ServiceContext, account_id: str, limit: int = HISTORY_LIMIT, offset: int = 0
 ) -> History:
-    """Everything together, newest first; one more of each is read to tell if there is more."""
-    name, (receipts, removals, requests) = await _newest(
-        ctx, account_id, limit + 1, limit + 1, limit + 1
-    )
+    """Everything together, newest first: the page after the `offset` newest entries.
+
+    The newest `offset + limit + 1` of each kind hold every entry of the page, and one
+    more tells whether there is an older page."""
+    wanted = offset + limit + 1
+    name, (receipts, removals, requests) = await _newest(ctx, account_id, wanted, wanted, wanted)
     together: list[Receipt | RemovalView | AddRequestView] = [*receipts, *removals, *requests]
     entries = sorted(together, key=_when, reverse=True)
-    return History(name, entries[:limit], more=len(entries) > limit)
+    page = entries[offset : offset + limit]
+    return History(name, page, more=len(entries) > offset + limit, offset=offset)

@@ -21,7 +21,7 @@ from bot.domain.errors import (
 )
 from bot.domain.money import format_money
 from bot.domain.plans import BillingInterval
-from bot.domain.policy import count_words, decide_add
+from bot.domain.policy import count_words, decide_add, decide_approved_add
 from bot.domain.pricing import Quote, build_quote, iso
 from bot.integrations.billing import (
     BillingRefused,
@@ -46,6 +46,12 @@ from bot.services.outbox import (
     enqueue,
     hold_in,
     mark_done,
+)
+from bot.services.requests import (
+    Approval,
+    approve_after_late_payment,
+    approve_in,
+    reopen_after_decline,
 )
 
 log = logging.getLogger(__name__)
@@ -110,6 +116,7 @@ async def place_order(
     confirmed_at: datetime | None = None,
     wait_for_pending: float = 0.0,
     intent: Effect | None = None,
+    approval: Approval | None = None,
 ) -> Receipt:
     """Order the licenses once per idempotency key: reserve, charge, then record the outcome.
 
@@ -127,6 +134,10 @@ async def place_order(
     the current price (CLI, tests). The receipt's status says what happened: paid, failed
     (a decline, with the provider's message) or pending (the provider could not be
     reached; the recovery job finishes it).
+
+    With an `approval`, a CSM places the order of a request for more licenses for its
+    requester (`admin`), which the plan rules routed to them: the request is approved in
+    the order's own transaction, so it places one order at most.
     """
     deadline = time.monotonic() + wait_for_pending
     async with ctx.order_turns.turn(account_id, wait_for_pending):
@@ -143,6 +154,7 @@ async def place_order(
                         confirmed_at,
                         intent,
                         settle_now=ctx.billing.local,
+                        approval=approval,
                     )
                     break
                 except OrderPending:
@@ -193,6 +205,7 @@ async def _reserve(
     confirmed_at: datetime | None,
     intent: Effect | None = None,
     settle_now: bool = False,
+    approval: Approval | None = None,
 ) -> tuple[Receipt, int | None, ChargeRequest | None]:
     """Step 1, one short transaction: check, then write the order down as pending.
 
@@ -207,7 +220,11 @@ async def _reserve(
     async with ctx.sessions() as session, session.begin():
         # The row lock serialises orders of one account: the rules below see the
         # licenses as they are, and a repeated key sees the order it made.
-        account = await lock_for_admin(session, account_id, admin)
+        if approval is None:
+            account = await lock_for_admin(session, account_id, admin)
+        else:
+            # The CSM's authority was checked; the requester was an admin when they asked.
+            account = await load_account(session, account_id, lock=True)
         # This key's order, and the account's pending one, in one query.
         found = list(
             await session.scalars(
@@ -226,9 +243,12 @@ async def _reserve(
             raise OrderPending(in_flight.reference, in_flight.added)
 
         terms = terms_of(account)
-        decision = decide_add(
-            terms, add, contacts_of(account, ctx.settings), ctx.settings.max_licenses_per_order
-        )
+        if approval is None:
+            decision = decide_add(
+                terms, add, contacts_of(account, ctx.settings), ctx.settings.max_licenses_per_order
+            )
+        else:
+            decision = decide_approved_add(add, ctx.settings.max_licenses_per_order)
         if not decision.allowed:
             raise RefusedByRules(decision)
         if ctx.billing.needs_customer and not (
@@ -264,6 +284,8 @@ async def _reserve(
             created_at=now,
         )
         session.add(order)
+        if approval is not None:
+            await approve_in(session, approval, account, order.reference, add, now)
         request = charge_request(order, account.stripe_customer)
         if settle_now:
             book = request if request.amount_minor else None
@@ -427,6 +449,8 @@ async def _record_paid(
     # An order new in this transaction is written once, when complete: not as pending
     # first and then changed.
     new = order in session.new
+    if order.status == FAILED:
+        await approve_after_late_payment(session, order.reference, now)
     with session.no_autoflush:
         if book is not None:
             assert isinstance(ctx.billing, LedgerBilling)
@@ -504,6 +528,7 @@ async def settle_failed(
             amount=format_money(order.due_today_minor, order.currency),
             reason=order.failure_message,
         )
+        await reopen_after_decline(session, order.reference, now)
         _tell_admin(session, order, SendOrderFailed(team_id=team_id, reference=reference), now)
         await session.flush()
         return receipt_of(order)

@@ -40,6 +40,7 @@ class Kind(StrEnum):
     TICKET_ROUTE = "ticket.route"
     CSM_REQUEST_POST = "route.csm_post"
     ADD_REQUEST_NOTIFY = "route.notify_requester"
+    ADD_REQUEST_REFRESH = "route.csm_refresh"
     REMOVAL_POST = "removal.post"
     REMOVAL_REFRESH = "removal.refresh"
     THREAD_DECISION = "removal.thread_decision"
@@ -159,9 +160,19 @@ class PostCsmRequest(RoutedRequest):
 
 
 class NotifyAddRequester(Effect):
-    """The admin who asked their CSM hears what was asked, of whom, and its reference."""
+    """The admin who asked their CSM hears what was asked, of whom, and its reference;
+    `decided`: then what the CSM decided."""
 
     kind = Kind.ADD_REQUEST_NOTIFY
+    request_id: int
+    decided: bool = False
+
+
+class RefreshAddRequest(Effect):
+    """The CSM's post of a request for more licenses redrawn: its buttons become the
+    decision once there is one."""
+
+    kind = Kind.ADD_REQUEST_REFRESH
     request_id: int
 
 

@@ -1,4 +1,5 @@
-"""The CSM queue: the removal requests waiting for a CSM's decision, oldest first."""
+"""The CSM queue: removal requests and requests for more licenses waiting for a CSM's
+decision, oldest first."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from sqlalchemy import exists, select
 from bot.domain.linking import in_vendor_workspace
 from bot.domain.removal import RemovalStatus
 from bot.models import Account, RemovalRequest
-from bot.readmodels import CsmQueue
+from bot.readmodels import AddRequestView, CsmQueue, RemovalView
 from bot.services.context import ServiceContext
 from bot.services.removals import removal_view
+from bot.services.requests import add_request_view, pending_csm_requests
 
-# A modal holds 100 blocks; each request takes three.
+# A modal holds 100 blocks; each request takes two.
 QUEUE_LIMIT = 25
 
 
@@ -31,7 +33,7 @@ async def csm_queue(ctx: ServiceContext, user_id: str, limit: int = QUEUE_LIMIT)
     """What `user_id` may decide: every account's requests for CSM_USER_IDS, else those of
     the accounts they are the CSM of."""
     everyone = user_id in ctx.settings.csm_user_id_set
-    query = (
+    removals = (
         select(RemovalRequest, Account)
         .join(Account, Account.id == RemovalRequest.account_id)
         .where(RemovalRequest.status == RemovalStatus.PENDING.value)
@@ -39,8 +41,16 @@ async def csm_queue(ctx: ServiceContext, user_id: str, limit: int = QUEUE_LIMIT)
         .limit(limit + 1)
     )
     if not everyone:
-        query = query.where(Account.csm_slack_user_id == user_id)
+        removals = removals.where(Account.csm_slack_user_id == user_id)
+    additions = pending_csm_requests(limit + 1, None if everyone else user_id)
     async with ctx.reading() as session, session.begin():
-        rows = (await session.execute(query)).all()
-    views = [removal_view(request, account) for request, account in rows]
+        views: list[RemovalView | AddRequestView] = [
+            removal_view(request, account)
+            for request, account in (await session.execute(removals)).all()
+        ]
+        views += [
+            add_request_view(request, account)
+            for request, account in (await session.execute(additions)).all()
+        ]
+    views.sort(key=lambda view: view.created_at)
     return CsmQueue(views[:limit], more=len(views) > limit, now=ctx.clock())

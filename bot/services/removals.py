@@ -128,18 +128,21 @@ async def get_removal(ctx: ServiceContext, request_id: int) -> RemovalView:
         return await load_removal(session, request_id)
 
 
-def check_decider(ctx: ServiceContext, decider: SlackUser, view: RemovalView) -> None:
-    """Only a CSM decides, and only from the vendor's workspace, whatever a button says."""
+def check_decider(
+    ctx: ServiceContext, decider: SlackUser, csm_user_id: str | None, what: str = "removal requests"
+) -> None:
+    """Only a CSM decides (CSM_USER_IDS, or the account's CSM `csm_user_id`), and only from
+    the vendor's workspace, whatever a button says."""
     if not in_vendor_workspace(decider.team_id, ctx.settings.vendor_team_id):
-        raise DecidedInVendorWorkspace()
-    if not may_decide(decider.user_id, ctx.settings.csm_user_id_set, view.csm_user_id):
-        raise NotACsm()
+        raise DecidedInVendorWorkspace(what)
+    if not may_decide(decider.user_id, ctx.settings.csm_user_id_set, csm_user_id):
+        raise NotACsm(what)
 
 
 async def open_decision(ctx: ServiceContext, request_id: int, decider: SlackUser) -> RemovalView:
     """The request a CSM is about to decide; refused for anyone who may not decide it."""
     view = await get_removal(ctx, request_id)
-    check_decider(ctx, decider, view)
+    check_decider(ctx, decider, view.csm_user_id)
     return view
 
 
@@ -228,7 +231,7 @@ async def decide_removal(
     now = ctx.clock()
     async with ctx.sessions() as session, session.begin():
         current = await load_removal(session, request_id)
-        check_decider(ctx, decider, current)
+        check_decider(ctx, decider, current.csm_user_id)
         problem = check_decision_note(verdict, note)
         if problem:
             raise InvalidRemoval("note", problem)

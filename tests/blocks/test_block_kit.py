@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 import blocks.add
+import blocks.add_decision
 import blocks.history
 import blocks.home
 import blocks.messages
@@ -40,6 +41,13 @@ from blocks.add import (
     order_not_placed_blocks,
     receipt_blocks,
 )
+from blocks.add_decision import (
+    add_decision_blocks,
+    build_add_decided_modal,
+    build_add_decision_modal,
+    build_approving_modal,
+    csm_post_blocks,
+)
 from blocks.history import build_history_modal
 from blocks.home import build_home, build_home_message, build_not_admin_home, build_not_linked_home
 from blocks.ids import Block
@@ -52,7 +60,13 @@ from blocks.messages import (
     not_linked_text,
     route_request_blocks,
 )
-from blocks.metadata import AddModalState, AdminRequest, Ask, DecisionRequest
+from blocks.metadata import (
+    AddDecisionState,
+    AddModalState,
+    AdminRequest,
+    Ask,
+    DecisionRequest,
+)
 from blocks.plan import (
     build_contact_sales_modal,
     build_contact_support_modal,
@@ -71,7 +85,7 @@ from blocks.removal import (
     build_removal_not_allowed_modal,
     build_request_sent_modal,
 )
-from bot.domain.policy import Route
+from bot.domain.policy import RequestStatus, Route
 from bot.domain.removal import LicensePrice, RemovalStatus, Timing, Verdict
 from bot.readmodels import AccountOverview, CsmQueue, History
 from bot.sandbox.blockkit import validate_home, validate_message_blocks, validate_modal
@@ -221,9 +235,20 @@ def build_surfaces() -> dict[str, Surface]:
         acme.name, [dataclasses.replace(receipt, placed_at=examples.NOW), examples.removal()], True
     )
     add("history modal", "modal", build_history_modal, build_history_modal(history))
+    middle_page = dataclasses.replace(history, offset=40)
+    add(
+        "history modal (a middle page)",
+        "modal",
+        build_history_modal,
+        build_history_modal(middle_page),
+    )
     empty_history = History(acme.name, [], False)
     add("history modal (empty)", "modal", build_history_modal, build_history_modal(empty_history))
-    waiting = CsmQueue([examples.removal()], True, examples.NOW + timedelta(hours=30))
+    waiting = CsmQueue(
+        [examples.removal(), examples.add_request(request_id=4)],
+        True,
+        examples.NOW + timedelta(hours=30),
+    )
     add("queue modal", "modal", build_queue_modal, build_queue_modal(waiting))
     add("queue home", "home", build_queue_home, build_queue_home(waiting))
     nothing_waiting = CsmQueue([], False, examples.NOW)
@@ -498,6 +523,65 @@ def build_surfaces() -> dict[str, Surface]:
         build_home,
         build_home(accounts["initech"], [], [], [asked, unsaid, to_sales, linked]),
     )
+    approving = AddDecisionState(request_id=1, verdict=Verdict.APPROVE, quote=asked.quote)
+    denying = AddDecisionState(request_id=1, verdict=Verdict.DENY)
+    ttl = 900
+    for name, request, state, extra in (
+        ("approve", asked, approving, {}),
+        ("approve, no number", unsaid, approving.model_copy(update={"quote": None}), {}),
+        ("approve, notice", asked, approving, {"notice": "Check it.", "typed": "3"}),
+        ("deny", asked, denying, {}),
+    ):
+        add(
+            f"add decision modal ({name})",
+            "modal",
+            build_add_decision_modal,
+            build_add_decision_modal(request, state, ttl, **extra),
+        )
+    add("approving modal", "modal", build_approving_modal, build_approving_modal(asked, approving))
+    approved = dataclasses.replace(
+        asked,
+        status=RequestStatus.APPROVED,
+        decided_by="U0CSM",
+        decided_at=examples.NOW,
+        decision_note="Agreed on the call.",
+        order_reference="ORD-7C1D0E",
+    )
+    denied = dataclasses.replace(
+        asked,
+        status=RequestStatus.DENIED,
+        decided_by="U0CSM",
+        decided_at=examples.NOW,
+        decision_note="Wait for the renewal.",
+    )
+    paid = examples.receipt(2)
+    for name, request, receipt in (
+        ("paid", approved, paid),
+        ("declined", asked, dataclasses.replace(paid, status="failed", failure_message="No.")),
+        ("pending", approved, dataclasses.replace(paid, status="pending")),
+        ("denied", denied, None),
+    ):
+        add(
+            f"add decided modal ({name})",
+            "modal",
+            build_add_decided_modal,
+            build_add_decided_modal(request, receipt),
+        )
+    for name, request in (("pending", asked), ("approved", approved), ("denied", denied)):
+        add(f"csm post ({name})", "message", csm_post_blocks, csm_post_blocks(request))
+    for name, request in (("approved", approved), ("denied", denied)):
+        add(
+            f"add decision message ({name})",
+            "message",
+            add_decision_blocks,
+            add_decision_blocks(request),
+        )
+    add(
+        "home (decided add requests)",
+        "home",
+        build_home,
+        build_home(accounts["initech"], [], [], [approved, denied]),
+    )
     add(
         "plan modal (initech, add 2)",
         "modal",
@@ -545,6 +629,7 @@ NAMES = [
     "order declined message",
     "history modal",
     "history modal (empty)",
+    "history modal (a middle page)",
     "queue modal",
     "queue home",
     "queue modal (empty)",
@@ -601,6 +686,21 @@ NAMES = [
     "home (add requests)",
     "plan modal (initech, add 2)",
     "plan modal (umbrella, add 2,000,000)",
+    "add decision modal (approve)",
+    "add decision modal (approve, no number)",
+    "add decision modal (approve, notice)",
+    "add decision modal (deny)",
+    "approving modal",
+    "add decided modal (paid)",
+    "add decided modal (declined)",
+    "add decided modal (pending)",
+    "add decided modal (denied)",
+    "csm post (pending)",
+    "csm post (approved)",
+    "csm post (denied)",
+    "add decision message (approved)",
+    "add decision message (denied)",
+    "home (decided add requests)",
 ]
 
 
@@ -636,6 +736,7 @@ def test_every_surface_builder_in_blocks_is_covered(surfaces: dict[str, Surface]
         name
         for module in (
             blocks.add,
+            blocks.add_decision,
             blocks.history,
             blocks.home,
             blocks.messages,

@@ -1,7 +1,8 @@
 """Takes the README's screenshots into docs/ (or another folder):
 
 - add-licenses-modal.png: Ann's add-licenses modal with its live quote;
-- csm-queue.png: Casey's CSM queue, with Ann's and Val's removal requests to decide;
+- csm-queue.png: Casey's CSM queue, with Ann's and Val's removal requests and Ira's
+  request for 2 more licenses to decide;
 - license-history.png: Ann's license history, her order and her removal request.
 
     .venv/bin/python -m tests.e2e.readme_screenshot [FOLDER]
@@ -49,10 +50,17 @@ async def take(folder: Path) -> list[Path]:
             # Two removal requests, then Casey's queue of them, oldest first.
             await slack.ask_to_remove("Ann", 2, "Two people left the team in November.")
             await slack.ask_to_remove("Val", 1, "One seat has not been used since summer.")
+            # Ira's Enterprise account goes through its CSM: he asks Casey for 2 more.
+            await slack.be("Ira")
+            await slack.command("/licenses add 2")
+            plan = await slack.modal_titled("Licenses")
+            await plan.get_by_role("button", name="Ask my CSM").click()
+            await slack.modal_titled("Ask my CSM")
+            await slack.close_modal()
             await slack.be("Casey")
             await slack.command("/licenses")
             queue = await slack.modal_titled("CSM queue")
-            await expect(queue.get_by_role("button", name="Approve")).to_have_count(2)
+            await expect(queue.get_by_role("button", name="Approve")).to_have_count(3)
             await page.screenshot(path=folder / CSM_QUEUE)
             saved.append(folder / CSM_QUEUE)
             await slack.close_modal()

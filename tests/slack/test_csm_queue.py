@@ -33,7 +33,7 @@ async def test_a_csm_s_licenses_opens_their_queue_oldest_first(workspace: Worksp
 
     assert queue["title"]["text"] == "CSM queue"  # type: ignore[index]
     text = block_text(queue["blocks"])  # type: ignore[arg-type]
-    assert "Removal requests waiting for a decision, oldest first." in text
+    assert "Requests waiting for a decision, oldest first." in text
     first, second = text.index("`RR-00001`"), text.index("`RR-00002`")
     assert first < second
     assert "*Acme Corp* · Pro · 10 licenses" in text

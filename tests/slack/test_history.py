@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from blocks.ids import Action, Callback
+from blocks.metadata import HistoryPage
+from blocks.text import actions, button
+from bot.readmodels import AdminIdentity
+from bot.sandbox.slack_side import find_element
 from bot.scheduler import run_due_work
 from bot.services.accounts import show_account
+from bot.services.orders import place_order
 from tests.slack.driver import CSM_CHANNEL, Workspace, assert_calls_ok, block_text
 from tests.slack.removal_helpers import APPROVE, CSM, ask, decision_values, posts
 from tests.slack.test_add_licenses import ANN, open_add_modal, orders_of, submit_view, type_count
@@ -122,3 +131,54 @@ async def test_history_lists_requests_for_more_licenses(workspace: Workspace) ->
     [line] = [block["text"]["text"] for block in modal["blocks"][1:]]
     assert line.startswith("*Request for more licenses* `LR-00001`")
     assert "+2" in line and "your CSM" in line and "<@U0IRA>" in line
+
+
+async def test_a_long_history_pages_with_older_and_newer(workspace: Workspace) -> None:
+    ws = workspace
+    for number in range(45):
+        admin = AdminIdentity(ANN)
+        await place_order(ws.services, "acme", admin, 1, f"history-{number}", None)
+        ws.clock.travel(minutes=1)
+
+    await ws.command(ANN, "history")
+    await ws.settle()
+    first = ws.modal(ANN)
+    orders = [line for line in block_lines(first) if line.startswith("*Order* ")]
+    assert len(orders) == 40
+    # Newest first: the 45th order took the account from 54 to 55 licenses.
+    assert "+1 (54 → 55)" in orders[0] and "+1 (15 → 16)" in orders[-1]
+    assert "Entries 1–40." in block_text(first["blocks"])
+
+    await ws.click_in_view(ANN, first, Action.HISTORY_OLDER)
+    await ws.settle()
+    older = ws.modal(ANN)
+    assert older["id"] == first["id"]  # the same modal, another page
+    orders = [line for line in block_lines(older) if line.startswith("*Order* ")]
+    assert len(orders) == 5
+    assert "+1 (14 → 15)" in orders[0] and "+1 (10 → 11)" in orders[-1]
+    assert "Entries 41–45." in block_text(older["blocks"])
+    with pytest.raises(LookupError):
+        find_element(older["blocks"], Action.HISTORY_OLDER)
+
+    await ws.click_in_view(ANN, older, Action.HISTORY_NEWER)
+    await ws.settle()
+    assert block_lines(ws.modal(ANN)) == block_lines(first)
+    assert_calls_ok(ws)
+
+
+async def test_a_page_button_shows_only_the_clicker_s_own_account(workspace: Workspace) -> None:
+    """The button carries a page, never an account: someone who is no admin is refused."""
+    ws = workspace
+    await ws.command(ANN, "history")
+    await ws.settle()
+    modal = ws.modal(ANN)
+    modal["blocks"].append(
+        actions([button("Older", Action.HISTORY_OLDER, HistoryPage(offset=0).model_dump_json())])
+    )
+    await ws.click_in_view("U0BOB", modal, Action.HISTORY_OLDER)
+    await ws.settle()
+    assert "Only license admins can see the history." in block_text(ws.modal(ANN)["blocks"])
+
+
+def block_lines(modal: dict[str, Any]) -> list[str]:
+    return [block["text"]["text"] for block in modal["blocks"] if block["type"] == "section"]

@@ -179,7 +179,8 @@ def check_price_notice(count: int) -> str:
     return f"This is the price for {licenses(count)}. Check it, then press Approve and charge."
 
 
-def build_approving_modal(view: AddRequestView, state: AddDecisionState) -> dict[str, Any]:
+def build_approving_modal(state: AddDecisionState) -> dict[str, Any]:
+    """Drawn from the modal's own sealed state: the ack needs no database."""
     quote = state.quote
     amount = f" for {money(quote.due_today_minor, quote.currency)}" if quote else ""
     added = licenses(quote.added) if quote else "licenses"
@@ -191,8 +192,8 @@ def build_approving_modal(view: AddRequestView, state: AddDecisionState) -> dict
         "close": plain("Close"),
         "blocks": [
             section(
-                f":hourglass_flowing_sand: Approving {view.reference}: placing the order of "
-                f"{added}{amount} for {view.account_name}…"
+                f":hourglass_flowing_sand: Approving {state.reference}: placing the order of "
+                f"{added}{amount}…"
             )
         ],
     }

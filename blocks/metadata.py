@@ -147,6 +147,11 @@ class AddDecisionState(ViewMetadata):
 
     request_id: int
     verdict: Verdict
+    # Its reference (LR-…), to show before anything is read again.
+    reference: str = ""
+    # The CSM it was opened for, and their workspace: nobody else's submit may use it.
+    viewer: str = ""
+    team_id: str = ""
     # Fixed when the modal opens: submitting it twice places one order.
     order_key: str = Field(default_factory=lambda: f"approve-{uuid.uuid4().hex}")
     modal_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
@@ -158,3 +163,6 @@ class AddDecisionState(ViewMetadata):
     @property
     def external_id(self) -> str:
         return f"licensebot-decide-{self.modal_id}"
+
+    def belongs_to(self, user_id: str, team_id: str) -> bool:
+        return (self.viewer, self.team_id) == (user_id, team_id)

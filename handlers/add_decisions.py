@@ -26,7 +26,7 @@ from blocks.metadata import AddDecisionRequest, AddDecisionState
 from blocks.plan import build_info_modal
 from blocks.queue import build_queue_modal
 from bot.bootstrap import Runtime
-from bot.domain.errors import QuoteNotHonoured, ServiceError
+from bot.domain.errors import MalformedPayload, QuoteNotHonoured, ServiceError
 from bot.domain.policy import decide_approved_add, read_count
 from bot.domain.removal import Verdict
 from bot.effects.orders import WAIT_FOR_PENDING_SECONDS
@@ -60,7 +60,12 @@ async def on_add_decide_clicked(
     # Clicked in the CSM queue's modal: that queue is redrawn once this is decided.
     queue = slack.view.get("id") if slack.view.get("callback_id") == Callback.CSM_QUEUE else None
     state = AddDecisionState(
-        request_id=view.id, verdict=request.verdict, queue_view_id=queue and str(queue)
+        request_id=view.id,
+        verdict=request.verdict,
+        reference=view.reference,
+        viewer=caller.user_id,
+        team_id=caller.team_id,
+        queue_view_id=queue and str(queue),
     )
     if request.verdict is Verdict.APPROVE and view.wanted is not None:
         quote = await approval_quote(services, view.account_id, view.wanted)
@@ -77,6 +82,9 @@ async def on_add_decision_submitted(
     state: AddDecisionState,
     form: AddDecisionForm,
 ) -> None:
+    if not state.belongs_to(caller.user_id, caller.team_id):
+        # Only the CSM it was opened for; whether they still may decide is checked next.
+        raise MalformedPayload()
     if state.verdict is Verdict.DENY:
         await _deny(slack, caller, runtime, state, form)
     else:
@@ -115,12 +123,13 @@ async def _approve(
     if not decision.allowed:
         await slack.ack_errors(Block.DECISION_COUNT, decision.reason)
         return
-    view = await open_add_decision(services, state.request_id, caller.who)
-    if not view.awaits_csm:
-        await slack.ack_update(build_info_modal("Request decided", already_decided_add_text(view)))
-        return
     if state.quote is None or state.quote.added != count:
         # No price on screen for this number: nobody is charged a price the CSM hasn't seen.
+        view = await open_add_decision(services, state.request_id, caller.who)
+        if not view.awaits_csm:
+            said = already_decided_add_text(view)
+            await slack.ack_update(build_info_modal("Request decided", said))
+            return
         quote = await approval_quote(services, view.account_id, count)
         again = state.model_copy(update={"quote": quote})
         await slack.ack_update(
@@ -133,9 +142,16 @@ async def _approve(
             )
         )
         return
+    # The price the bot sealed into the modal answers the submit: the ack needs no
+    # database. Who decides, the request and the price are checked after it.
     confirmed_at = services.clock()
-    await slack.ack_update(build_approving_modal(view, state))
+    await slack.ack_update(build_approving_modal(state))
     await caller.answered()
+    try:
+        view = await open_add_decision(services, state.request_id, caller.who)
+    except ServiceError as refused:
+        await _refused(slack, refused, state)
+        return
     try:
         receipt = await place_order(
             services,
@@ -160,11 +176,15 @@ async def _approve(
         await _show(slack, repriced, state)
         return
     except ServiceError as refused:
-        await _show(slack, build_info_modal("Request not approved", f":warning: {refused}"), state)
+        await _refused(slack, refused, state)
         return
     decided = await get_add_request(services, view.id)
     await _show(slack, build_add_decided_modal(decided, receipt), state)
     await _after_decision(slack, caller, runtime, state)
+
+
+async def _refused(slack: Interaction, refused: ServiceError, state: AddDecisionState) -> None:
+    await _show(slack, build_info_modal("Request not approved", f":warning: {refused}"), state)
 
 
 async def _show(slack: Interaction, modal: dict[str, object], state: AddDecisionState) -> None:

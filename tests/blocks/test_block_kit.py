@@ -538,7 +538,7 @@ def build_surfaces() -> dict[str, Surface]:
             build_add_decision_modal,
             build_add_decision_modal(request, state, ttl, **extra),
         )
-    add("approving modal", "modal", build_approving_modal, build_approving_modal(asked, approving))
+    add("approving modal", "modal", build_approving_modal, build_approving_modal(approving))
     approved = dataclasses.replace(
         asked,
         status=RequestStatus.APPROVED,

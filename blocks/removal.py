@@ -37,7 +37,7 @@ from bot.domain.removal import (
     read_removal,
     renewal_change,
 )
-from bot.readmodels import AccountOverview, RemovalView
+from bot.readmodels import AccountOverview, AddRequestView, RemovalView
 
 
 def _timing_option(timing: Timing, when: datetime) -> dict[str, Any]:
@@ -346,7 +346,7 @@ def applied_reply(view: RemovalView) -> str:
     )
 
 
-def reminder_reply(view: RemovalView, number: int) -> str:
+def reminder_reply(view: RemovalView | AddRequestView, number: int) -> str:
     who = f"<@{view.csm_user_id}>" if view.csm_user_id else "CSM team"
     return (
         f":bell: {who}, {view.reference} from <@{view.requested_by}> is still waiting for a "

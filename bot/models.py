@@ -262,6 +262,10 @@ class AddRequest(Base):
     # The CSM's post, redrawn once the request is decided.
     channel_id: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
+    # A request nobody decides is reminded, then escalated once, as removals are.
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_add_requests_status", "status", "created_at"),)
 

@@ -15,11 +15,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.bootstrap import Runtime
 from bot.services.orders import resume_pending_orders
-from bot.services.removals import (
-    apply_due_removals,
-    escalate_overdue_removals,
-    send_due_reminders,
-)
+from bot.services.reminders import ADD_REQUESTS, REMOVALS, escalate_overdue, send_due_reminders
+from bot.services.removals import apply_due_removals
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +36,16 @@ async def apply_removals_job(runtime: Runtime) -> None:
 
 
 async def reminders_job(runtime: Runtime) -> None:
-    """Reminders of pending removal requests, then escalations of those past their last one."""
-    reminded = await send_due_reminders(runtime.services)
-    escalated = await escalate_overdue_removals(runtime.services)
-    if escalated:
-        log.info("escalated %d removal request(s)", len(escalated))
-    if reminded or escalated:
+    """Reminders of requests waiting for a CSM (removals, and more licenses), then
+    escalations of those past their last one."""
+    acted = False
+    for kind in (REMOVALS, ADD_REQUESTS):
+        reminded = await send_due_reminders(runtime.services, kind)
+        escalated = await escalate_overdue(runtime.services, kind)
+        if escalated:
+            log.info("escalated %d request(s) (%s)", len(escalated), kind.escalated)
+        acted = acted or bool(reminded or escalated)
+    if acted:
         await runtime.effects.drain()
 
 

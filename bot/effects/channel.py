@@ -15,13 +15,14 @@ from blocks.removal import (
 )
 from bot.domain.policy import Route
 from bot.effects.context import EffectDeps, NotYet, record_queued
-from bot.readmodels import RemovalView
+from bot.readmodels import AddRequestView, RemovalView
 from bot.services.outbox import (
     NotifyCsmChannel,
     PostCsmRequest,
     PostRemoval,
     RefreshAddRequest,
     RefreshRemoval,
+    RemindAddRequest,
     ReplyApplied,
     ReplyDecision,
     ReplyReminder,
@@ -70,7 +71,7 @@ async def refresh_removal(deps: EffectDeps, effect: RefreshRemoval) -> None:
         )
 
 
-async def _reply(deps: EffectDeps, view: RemovalView, text: str) -> None:
+async def _reply(deps: EffectDeps, view: RemovalView | AddRequestView, text: str) -> None:
     """A reply in the request's thread, once the request has been posted."""
     if view.message_ts and view.channel_id:
         await deps.post(None, view.channel_id, text, thread_ts=view.message_ts)
@@ -91,6 +92,12 @@ async def reply_applied(deps: EffectDeps, effect: ReplyApplied) -> None:
 async def reply_reminder(deps: EffectDeps, effect: ReplyReminder) -> None:
     view = await deps.removal(effect)
     await _reply(deps, view, reminder_reply(view, effect.number))
+
+
+async def remind_add_request(deps: EffectDeps, effect: RemindAddRequest) -> None:
+    view = await get_add_request(deps.services, effect.request_id)
+    if view.awaits_csm:
+        await _reply(deps, view, reminder_reply(view, effect.number))
 
 
 async def post_csm_request(deps: EffectDeps, effect: PostCsmRequest) -> None:
@@ -142,4 +149,5 @@ HANDLERS = {
     ReplyReminder: reply_reminder,
     PostCsmRequest: post_csm_request,
     RefreshAddRequest: refresh_add_request,
+    RemindAddRequest: remind_add_request,
 }

@@ -41,6 +41,8 @@ class Kind(StrEnum):
     CSM_REQUEST_POST = "route.csm_post"
     ADD_REQUEST_NOTIFY = "route.notify_requester"
     ADD_REQUEST_REFRESH = "route.csm_refresh"
+    ADD_REQUEST_REMIND = "route.thread_reminder"
+    ADD_REQUEST_ESCALATE = "route.escalate"
     REMOVAL_POST = "removal.post"
     REMOVAL_REFRESH = "removal.refresh"
     THREAD_DECISION = "removal.thread_decision"
@@ -174,6 +176,24 @@ class RefreshAddRequest(Effect):
 
     kind = Kind.ADD_REQUEST_REFRESH
     request_id: int
+
+
+class RemindAddRequest(Effect):
+    """A reminder in the thread of the CSM's post of a request nobody decided yet."""
+
+    kind = Kind.ADD_REQUEST_REMIND
+    request_id: int
+    number: int
+
+
+class EscalateAddRequest(Effect):
+    """A request for more licenses nobody decided after its last reminder, to
+    ESCALATION_CHANNEL_ID (`channel`) or to one CSM by DM (`user_id`)."""
+
+    kind = Kind.ADD_REQUEST_ESCALATE
+    request_id: int
+    channel: str | None = None
+    user_id: str | None = None
 
 
 class PublishHome(Effect):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +19,6 @@ from bot.domain.plans import plan_for
 from bot.domain.policy import licenses_after_removal
 from bot.domain.pricing import iso
 from bot.domain.removal import (
-    MAX_REMINDERS,
     LicensePrice,
     RemovalStatus,
     Timing,
@@ -27,9 +26,7 @@ from bot.domain.removal import (
     check_decision_note,
     check_reason,
     check_request,
-    escalation_due,
     may_decide,
-    reminder_due,
     requested_effective_at,
 )
 from bot.models import Account, RemovalRequest, add_numbered
@@ -49,14 +46,12 @@ from bot.services.accounts import (
 from bot.services.context import ServiceContext
 from bot.services.outbox import (
     CreateRemovalTicket,
-    EscalateRemoval,
     NotifyRequester,
     PostRemoval,
     RefreshRemoval,
     RefreshRequesterHome,
     ReplyApplied,
     ReplyDecision,
-    ReplyReminder,
     RequesterStage,
     ResolveRemovalTicket,
     SyncSubscription,
@@ -327,101 +322,6 @@ async def apply_due_removals(ctx: ServiceContext) -> list[RemovalView]:
             applied.append(removal_view(row, account))
     ctx.recent.forget()
     return applied
-
-
-def reminder_interval(ctx: ServiceContext) -> timedelta:
-    """REMOVAL_REMINDER_HOURS: request → 1st reminder → … → 3rd → escalation, one each."""
-    return timedelta(hours=ctx.settings.removal_reminder_hours)
-
-
-async def send_due_reminders(ctx: ServiceContext) -> list[int]:
-    """Pending requests nobody decided: remind the CSM in the thread, one interval after the
-    request, then one each interval, at most 3 times."""
-    now = ctx.clock()
-    interval = reminder_interval(ctx)
-    reminded: list[int] = []
-    async with ctx.sessions() as session, session.begin():
-        pending = await session.scalars(
-            select(RemovalRequest)
-            .where(
-                RemovalRequest.status == RemovalStatus.PENDING.value,
-                RemovalRequest.reminders_sent < MAX_REMINDERS,
-                RemovalRequest.created_at <= now - interval,
-            )
-            .order_by(RemovalRequest.id)
-            .with_for_update(skip_locked=True)
-        )
-        for row in pending:
-            if not reminder_due(
-                row.created_at, row.reminders_sent, row.last_reminder_at, now, interval
-            ):
-                continue
-            row.reminders_sent += 1
-            row.last_reminder_at = now
-            enqueue(session, ReplyReminder(request_id=row.id, number=row.reminders_sent), now)
-            reminded.append(row.id)
-    return reminded
-
-
-def escalations(
-    ctx: ServiceContext, request_id: int, account_csm: str | None
-) -> list[EscalateRemoval]:
-    """ESCALATION_CHANNEL_ID if set, else each of CSM_USER_IDS by DM, else the account's CSM."""
-    channel = ctx.settings.escalation_channel_id
-    if channel is not None:
-        return [EscalateRemoval(request_id=request_id, channel=channel)]
-    users = sorted(ctx.settings.csm_user_id_set) or ([account_csm] if account_csm else [])
-    return [EscalateRemoval(request_id=request_id, user_id=user) for user in users]
-
-
-async def escalate_overdue_removals(ctx: ServiceContext) -> list[int]:
-    """Requests still pending one interval after their last reminder: escalated, once.
-
-    The row is marked in the transaction that queues the messages, and rows are claimed
-    (SKIP LOCKED), so several schedulers, restarts and retries escalate a request once.
-    """
-    now = ctx.clock()
-    interval = reminder_interval(ctx)
-    escalated: list[int] = []
-    async with ctx.sessions() as session, session.begin():
-        overdue = list(
-            await session.scalars(
-                select(RemovalRequest)
-                .where(
-                    RemovalRequest.status == RemovalStatus.PENDING.value,
-                    RemovalRequest.escalated_at.is_(None),
-                    RemovalRequest.reminders_sent >= MAX_REMINDERS,
-                    RemovalRequest.last_reminder_at <= now - interval,
-                )
-                .order_by(RemovalRequest.id)
-                .with_for_update(skip_locked=True)
-            )
-        )
-        for row in overdue:
-            if not escalation_due(
-                row.reminders_sent, row.last_reminder_at, row.escalated_at, now, interval
-            ):
-                continue
-            row.escalated_at = now
-            account = await load_account(session, row.account_id)
-            targets = escalations(ctx, row.id, account.csm_slack_user_id)
-            if not targets:
-                log.warning(
-                    "%s escalated with nobody to tell: set ESCALATION_CHANNEL_ID or CSM_USER_IDS",
-                    row.reference,
-                )
-            audit.record(
-                session,
-                row.account_id,
-                "scheduler",
-                "removal.escalated",
-                request=row.reference,
-                to=[target.channel or target.user_id for target in targets],
-            )
-            for target in targets:
-                enqueue(session, target, now)
-            escalated.append(row.id)
-    return escalated
 
 
 async def record_ticket(

@@ -30,12 +30,8 @@ from bot.sandbox.fake_slack import FakeSlack, JsonDict, permalink
 from bot.scheduler import build_scheduler, reminders_job
 from bot.services.accounts import import_accounts
 from bot.services.context import ServiceContext
-from bot.services.removals import (
-    decide_removal,
-    escalate_overdue_removals,
-    request_removal,
-    send_due_reminders,
-)
+from bot.services.reminders import escalate_overdue, send_due_reminders
+from bot.services.removals import decide_removal, request_removal
 from tests.accounts import account
 from tests.clocks import Clock
 from tests.conftest import make_settings
@@ -86,7 +82,7 @@ async def tick(svc: ServiceContext, clock: Clock, until: timedelta) -> dict[str,
     while clock.now <= NOW + until:
         if await send_due_reminders(svc):
             queued["reminded"].append(clock.now)
-        if await escalate_overdue_removals(svc):
+        if await escalate_overdue(svc):
             queued["escalated"].append(clock.now)
         clock.travel(minutes=1)
     return queued
@@ -197,7 +193,7 @@ async def test_several_schedulers_and_a_restart_escalate_a_request_once(
     engines = [create_engine(svc.settings.database_url) for _ in range(3)]
     try:
         instances = [dataclasses.replace(svc, sessions=session_factory(e)) for e in engines]
-        results = await asyncio.gather(*(escalate_overdue_removals(s) for s in instances))
+        results = await asyncio.gather(*(escalate_overdue(s) for s in instances))
     finally:
         for engine in engines:
             await engine.dispose()
@@ -208,7 +204,7 @@ async def test_several_schedulers_and_a_restart_escalate_a_request_once(
     try:
         restarted = dataclasses.replace(svc, sessions=session_factory(restarted_engine))
         clock.travel(days=1)
-        assert await escalate_overdue_removals(restarted) == []
+        assert await escalate_overdue(restarted) == []
     finally:
         await restarted_engine.dispose()
     assert len(await entries(svc, "removal.escalate")) == 1

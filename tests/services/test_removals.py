@@ -26,6 +26,7 @@ from bot.services.accounts import import_accounts, show_account
 from bot.services.context import ServiceContext
 from bot.services.home import home_lists
 from bot.services.orders import AdminIdentity
+from bot.services.reminders import send_due_reminders
 from bot.services.removals import (
     InvalidRemoval,
     NotACsm,
@@ -36,7 +37,6 @@ from bot.services.removals import (
     record_message,
     record_ticket,
     request_removal,
-    send_due_reminders,
 )
 from tests.accounts import account
 from tests.clocks import Clock

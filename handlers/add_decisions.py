@@ -24,7 +24,6 @@ from blocks.forms import AddDecisionForm
 from blocks.ids import Action, Block, Callback
 from blocks.metadata import AddDecisionRequest, AddDecisionState
 from blocks.plan import build_info_modal
-from blocks.queue import build_queue_modal
 from bot.bootstrap import Runtime
 from bot.domain.errors import MalformedPayload, QuoteNotHonoured, ServiceError
 from bot.domain.policy import decide_approved_add, read_count
@@ -33,7 +32,6 @@ from bot.effects.orders import WAIT_FOR_PENDING_SECONDS
 from bot.integrations.slack_errors import slack_error
 from bot.readmodels import AdminIdentity
 from bot.services.orders import place_order
-from bot.services.queue import csm_queue
 from bot.services.requests import (
     DENIAL_NEEDS_A_REASON,
     Approval,
@@ -43,6 +41,7 @@ from bot.services.requests import (
     open_add_decision,
 )
 from handlers.middleware import Caller, listener
+from handlers.queue import queue_clicked_in, redraw_queue
 from handlers.surfaces import Interaction
 
 log = logging.getLogger(__name__)
@@ -57,15 +56,13 @@ async def on_add_decide_clicked(
     if not view.awaits_csm:
         await slack.tell(already_decided_add_text(view))
         return
-    # Clicked in the CSM queue's modal: that queue is redrawn once this is decided.
-    queue = slack.view.get("id") if slack.view.get("callback_id") == Callback.CSM_QUEUE else None
     state = AddDecisionState(
         request_id=view.id,
         verdict=request.verdict,
         reference=view.reference,
         viewer=caller.user_id,
         team_id=caller.team_id,
-        queue_view_id=queue and str(queue),
+        queue_view_id=queue_clicked_in(slack),
     )
     if request.verdict is Verdict.APPROVE and view.wanted is not None:
         quote = await approval_quote(services, view.account_id, view.wanted)
@@ -202,11 +199,7 @@ async def _after_decision(
 ) -> None:
     runtime.drain_soon()
     if state.queue_view_id:
-        queue = await csm_queue(runtime.services, caller.user_id)
-        try:
-            await slack.update_modal(build_queue_modal(queue), state.queue_view_id)
-        except SlackApiError as exc:
-            log.info("CSM queue not redrawn: %s", slack_error(exc))
+        await redraw_queue(slack, runtime, caller.user_id, state.queue_view_id)
 
 
 def register(app: AsyncApp) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import uuid
 from datetime import datetime
@@ -12,9 +11,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from blocks.forms import DecisionForm, RemovalForm
-from blocks.ids import Action, Callback, RemovalAction, RemovalBlock, RemovalCallback
+from blocks.ids import Action, RemovalAction, RemovalBlock, RemovalCallback
 from blocks.metadata import DecisionRequest, RemovalModalState
-from blocks.queue import build_queue_modal
 from blocks.removal import (
     already_decided_text,
     build_already_decided_modal,
@@ -30,7 +28,6 @@ from bot.domain.errors import InvalidRemoval
 from bot.domain.policy import read_count
 from bot.domain.removal import RemovalStatus, Verdict, parse_effective
 from bot.integrations.slack_errors import slack_error
-from bot.services.queue import csm_queue
 from bot.services.removals import (
     apply_due_removals,
     decide_removal,
@@ -41,11 +38,10 @@ from bot.services.removals import (
 )
 from handlers.add_licenses import LatestKeystroke
 from handlers.middleware import Caller, listener
+from handlers.queue import queue_clicked_in, redraw_queue
 from handlers.surfaces import Interaction
 
 keystrokes = LatestKeystroke()
-
-log = logging.getLogger(__name__)
 
 
 async def on_request_removal(slack: Interaction, caller: Caller) -> None:
@@ -125,13 +121,11 @@ async def on_decide_clicked(
         return
     # Where the decision was asked for, so the modal's answer can point back to it.
     channel = (slack.body.get("channel") or {}).get("id")
-    # Clicked in the CSM queue's modal: that queue is redrawn once this is decided.
-    queue = slack.view.get("id") if slack.view.get("callback_id") == Callback.CSM_QUEUE else None
     request = request.model_copy(
         update={
             "channel_id": channel,
             "decision_key": f"decide-{uuid.uuid4().hex}",
-            "queue_view_id": queue,
+            "queue_view_id": queue_clicked_in(slack),
         }
     )
     # From the CSM queue's modal it goes on top (Back returns to the queue).
@@ -168,12 +162,7 @@ async def on_decision_submitted(
         await apply_due_removals(services)
     runtime.drain_soon()
     if request.queue_view_id:
-        queue = await csm_queue(services, caller.user_id)
-        try:
-            await slack.update_modal(build_queue_modal(queue), request.queue_view_id)
-        except SlackApiError as exc:
-            # The queue was closed meanwhile: nothing to redraw.
-            log.info("CSM queue not redrawn: %s", slack_error(exc))
+        await redraw_queue(slack, runtime, caller.user_id, request.queue_view_id)
 
 
 async def _effective_date(

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot.db import create_engine, session_factory
 from bot.domain.policy import Route
 from bot.domain.removal import Timing
-from bot.models import AddRequest, AuditEntry
+from bot.models import AuditEntry
 from bot.sandbox.fake_slack import FakeSlack, permalink
 from bot.services.accounts import import_accounts
 from bot.services.context import ServiceContext
@@ -39,6 +39,8 @@ from tests.services.test_escalation import (
     stage,
     with_settings,
 )
+from tests.services.test_escalation import escalated_at as removal_escalated_at
+from tests.services.test_escalation import tick as removal_tick
 
 REMIND, ESCALATE = "route.thread_reminder", "route.escalate"
 
@@ -72,22 +74,11 @@ async def deny(svc: ServiceContext, request_id: int) -> None:
 
 
 async def tick(svc: ServiceContext, clock: Clock, until: timedelta) -> dict[str, list[datetime]]:
-    """The add-request reminders once a minute from now to NOW + `until`: when each was queued."""
-    queued: dict[str, list[datetime]] = {"reminded": [], "escalated": []}
-    while clock.now <= NOW + until:
-        if await send_due_reminders(svc, ADD_REQUESTS):
-            queued["reminded"].append(clock.now)
-        if await escalate_overdue(svc, ADD_REQUESTS):
-            queued["escalated"].append(clock.now)
-        clock.travel(minutes=1)
-    return queued
+    return await removal_tick(svc, clock, until, ADD_REQUESTS)
 
 
 async def escalated_at(svc: ServiceContext, request_id: int) -> datetime | None:
-    async with svc.sessions() as session:
-        row = await session.get(AddRequest, request_id)
-        assert row is not None
-        return row.escalated_at
+    return await removal_escalated_at(svc, request_id, ADD_REQUESTS)
 
 
 # --- when: reminders, then one escalation ----------------------------------------------------

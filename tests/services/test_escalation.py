@@ -24,13 +24,13 @@ from bot.effects import EffectDeps, Effects
 from bot.integrations.slack_directory import SlackDirectory
 from bot.integrations.tickets import BuiltinTickets
 from bot.integrations.workspaces import OneWorkspace
-from bot.models import AuditEntry, OutboxEntry, RemovalRequest
+from bot.models import AuditEntry, OutboxEntry
 from bot.readmodels import AdminIdentity, SlackUser
 from bot.sandbox.fake_slack import FakeSlack, JsonDict, permalink
 from bot.scheduler import build_scheduler, reminders_job
 from bot.services.accounts import import_accounts
 from bot.services.context import ServiceContext
-from bot.services.reminders import escalate_overdue, send_due_reminders
+from bot.services.reminders import REMOVALS, Waiting, escalate_overdue, send_due_reminders
 from bot.services.removals import decide_removal, request_removal
 from tests.accounts import account
 from tests.clocks import Clock
@@ -76,13 +76,16 @@ async def ask(svc: ServiceContext, count: int = 2) -> int:
     return view.id
 
 
-async def tick(svc: ServiceContext, clock: Clock, until: timedelta) -> dict[str, list[datetime]]:
-    """The reminders job once a minute from now to NOW + `until`: when each thing was queued."""
+async def tick(
+    svc: ServiceContext, clock: Clock, until: timedelta, kind: Waiting = REMOVALS
+) -> dict[str, list[datetime]]:
+    """The reminders of `kind` once a minute from now to NOW + `until`: when each thing was
+    queued."""
     queued: dict[str, list[datetime]] = {"reminded": [], "escalated": []}
     while clock.now <= NOW + until:
-        if await send_due_reminders(svc):
+        if await send_due_reminders(svc, kind):
             queued["reminded"].append(clock.now)
-        if await escalate_overdue(svc):
+        if await escalate_overdue(svc, kind):
             queued["escalated"].append(clock.now)
         clock.travel(minutes=1)
     return queued
@@ -96,9 +99,11 @@ async def entries(svc: ServiceContext, kind: str) -> list[dict[str, Any]]:
         return [dict(row.payload) for row in rows]
 
 
-async def escalated_at(svc: ServiceContext, request_id: int) -> datetime | None:
+async def escalated_at(
+    svc: ServiceContext, request_id: int, kind: Waiting = REMOVALS
+) -> datetime | None:
     async with svc.sessions() as session:
-        row = await session.get(RemovalRequest, request_id)
+        row = await session.get(kind.model, request_id)
         assert row is not None
         return row.escalated_at
 

@@ -11,10 +11,10 @@ from blocks.ids import Block as BlockId
 from blocks.messages import request_price, request_wish, route_request_blocks
 from blocks.metadata import AddDecisionRequest, AddDecisionState
 from blocks.plan import build_info_modal
+from blocks.removal import decision_note_input, verdict_buttons
 from blocks.text import (
     Block,
     actions,
-    button,
     context,
     day,
     day_and_time,
@@ -27,24 +27,15 @@ from blocks.text import (
     title,
 )
 from bot.domain.policy import RequestStatus
-from bot.domain.removal import MAX_REASON_LENGTH, Verdict
+from bot.domain.removal import Verdict
 from bot.readmodels import AddRequestView, Receipt
 
 
 def add_decision_buttons(view: AddRequestView) -> list[dict[str, Any]]:
-    """Approve and Deny: one action per verdict, both going to the same listener."""
-    return [
-        button(
-            label,
-            f"{Action.DECIDE_ADD_REQUEST}:{verdict.value}",
-            AddDecisionRequest(request_id=view.id, verdict=verdict).model_dump_json(),
-            style=style,
-        )
-        for verdict, label, style in (
-            (Verdict.APPROVE, "Approve", "primary"),
-            (Verdict.DENY, "Deny", "danger"),
-        )
-    ]
+    return verdict_buttons(
+        Action.DECIDE_ADD_REQUEST,
+        lambda verdict: AddDecisionRequest(request_id=view.id, verdict=verdict),
+    )
 
 
 def add_request_status(view: AddRequestView) -> str:
@@ -89,21 +80,6 @@ def queue_entry_for_request(view: AddRequestView, waited: str) -> list[Block]:
         section(f"{heading}\n{asked}\n>When asked: {request_price(view)}"),
         actions(add_decision_buttons(view), block_id=f"queue_add_{view.id}"),
     ]
-
-
-def _note_input(approving: bool) -> Block:
-    return {
-        "type": "input",
-        "block_id": BlockId.DECISION_NOTE,
-        "label": plain("Note to the admin" if approving else "Reason for the denial"),
-        "optional": approving,
-        "element": {
-            "type": "plain_text_input",
-            "action_id": Action.DECISION_NOTE,
-            "multiline": True,
-            "max_length": MAX_REASON_LENGTH,
-        },
-    }
 
 
 def _count_input(initial: int | str | None) -> Block:
@@ -162,7 +138,7 @@ def build_add_decision_modal(
             )
     if notice:
         blocks.append(section(f":warning: {notice}"))
-    blocks.append(_note_input(approving))
+    blocks.append(decision_note_input(BlockId.DECISION_NOTE, Action.DECISION_NOTE, approving))
     return {
         "type": "modal",
         "external_id": state.external_id,

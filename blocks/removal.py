@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+
+from pydantic import BaseModel
 
 from blocks.ids import RemovalAction, RemovalBlock, RemovalCallback
 from blocks.metadata import DecisionRequest, RemovalModalState
@@ -212,20 +215,38 @@ def removal_summary(view: RemovalView) -> list[Block]:
     ]
 
 
-def decision_buttons(view: RemovalView) -> list[dict[str, Any]]:
-    """Approve and Deny: one action per verdict, both going to the same decision listener."""
+def verdict_buttons(action: str, value_of: Callable[[Verdict], BaseModel]) -> list[dict[str, Any]]:
+    """Approve and Deny: one action per verdict (`action`:approve, `action`:deny), both
+    going to the same decision listener, each carrying `value_of` its verdict."""
     return [
-        button(
-            label,
-            f"{RemovalAction.DECIDE}:{verdict.value}",
-            DecisionRequest(request_id=view.id, verdict=verdict).model_dump_json(),
-            style=style,
-        )
+        button(label, f"{action}:{verdict.value}", value_of(verdict).model_dump_json(), style=style)
         for verdict, label, style in (
             (Verdict.APPROVE, "Approve", "primary"),
             (Verdict.DENY, "Deny", "danger"),
         )
     ]
+
+
+def decision_note_input(block_id: str, action_id: str, approving: bool) -> Block:
+    """The CSM's words to the admin: optional on an approval, the reason for a denial."""
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain("Note to the admin" if approving else "Reason for the denial"),
+        "optional": approving,
+        "element": {
+            "type": "plain_text_input",
+            "action_id": action_id,
+            "multiline": True,
+            "max_length": MAX_REASON_LENGTH,
+        },
+    }
+
+
+def decision_buttons(view: RemovalView) -> list[dict[str, Any]]:
+    return verdict_buttons(
+        RemovalAction.DECIDE, lambda verdict: DecisionRequest(request_id=view.id, verdict=verdict)
+    )
 
 
 def build_removal_message(view: RemovalView) -> list[Block]:
@@ -274,20 +295,7 @@ def build_decision_modal(view: RemovalView, request: DecisionRequest) -> dict[st
                 },
             }
         )
-    blocks.append(
-        {
-            "type": "input",
-            "block_id": RemovalBlock.NOTE,
-            "label": plain("Note to the admin" if approving else "Reason for the denial"),
-            "optional": approving,
-            "element": {
-                "type": "plain_text_input",
-                "action_id": RemovalAction.NOTE,
-                "multiline": True,
-                "max_length": MAX_REASON_LENGTH,
-            },
-        }
-    )
+    blocks.append(decision_note_input(RemovalBlock.NOTE, RemovalAction.NOTE, approving))
     return {
         "type": "modal",
         "callback_id": RemovalCallback.DECISION,

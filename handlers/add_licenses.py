@@ -56,6 +56,22 @@ class LatestKeystroke:
     def is_latest(self, view_id: str, action_ts: str) -> bool:
         return self._latest.get(view_id) == action_ts
 
+    async def show(
+        self, slack: Interaction, view: dict[str, Any], modal: str, action_ts: str
+    ) -> None:
+        """Update `modal` (an external_id) to `view`, drawn for keystroke `action_ts`, unless
+        Slack's copy changed meanwhile and a newer keystroke has been seen since."""
+        try:
+            await slack.update_modal(
+                view, external_id=modal, hash=str(slack.view.get("hash") or "")
+            )
+        except SlackApiError as exc:
+            if slack_error(exc) != "hash_conflict":
+                raise
+            # An older keystroke's update landed first; this one is newer, so it wins.
+            if self.is_latest(modal, action_ts):
+                await slack.update_modal(view, external_id=modal)
+
 
 keystrokes = LatestKeystroke()
 log = logging.getLogger(__name__)
@@ -100,16 +116,7 @@ async def on_count_changed(
         count,
         quote_ttl_seconds=runtime.settings.quote_ttl_seconds,
     )
-    try:
-        await slack.update_modal(
-            new_view, external_id=modal, hash=str(slack.view.get("hash") or "")
-        )
-    except SlackApiError as exc:
-        if slack_error(exc) != "hash_conflict":
-            raise
-        # An older keystroke's update landed first; this one is newer, so it wins.
-        if keystrokes.is_latest(modal, stamp):
-            await slack.update_modal(new_view, external_id=modal)
+    await keystrokes.show(slack, new_view, modal, stamp)
 
 
 async def on_order_now(

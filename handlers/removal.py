@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
 
 from blocks.forms import DecisionForm, RemovalForm
 from blocks.ids import Action, RemovalAction, RemovalBlock, RemovalCallback
@@ -27,7 +26,6 @@ from bot.bootstrap import Runtime
 from bot.domain.errors import InvalidRemoval
 from bot.domain.policy import read_count
 from bot.domain.removal import RemovalStatus, Verdict, parse_effective
-from bot.integrations.slack_errors import slack_error
 from bot.services.removals import (
     apply_due_removals,
     decide_removal,
@@ -69,16 +67,7 @@ async def on_removal_count_changed(
         return
     typed = str(action.get("value") or "")
     new_view = build_removal_modal(admin.overview, typed=typed, state=state)
-    try:
-        await slack.update_modal(
-            new_view, external_id=modal, hash=str(slack.view.get("hash") or "")
-        )
-    except SlackApiError as exc:
-        if slack_error(exc) != "hash_conflict":
-            raise
-        # An older keystroke's update landed first; this one is newer, so it wins.
-        if keystrokes.is_latest(modal, stamp):
-            await slack.update_modal(new_view, external_id=modal)
+    await keystrokes.show(slack, new_view, modal, stamp)
 
 
 async def on_removal_submitted(

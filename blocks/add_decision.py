@@ -155,6 +155,10 @@ def check_price_notice(count: int) -> str:
     return f"This is the price for {licenses(count)}. Check it, then press Approve and charge."
 
 
+def stale_approval_notice(why: str) -> str:
+    return f"{why} Check it, then press Approve and charge again."
+
+
 def build_approving_modal(state: AddDecisionState) -> dict[str, Any]:
     """Drawn from the modal's own sealed state: the ack needs no database."""
     quote = state.quote

@@ -19,6 +19,7 @@ from blocks.add_decision import (
     build_add_decision_modal,
     build_approving_modal,
     check_price_notice,
+    stale_approval_notice,
 )
 from blocks.forms import AddDecisionForm
 from blocks.ids import Action, Block, Callback
@@ -167,7 +168,7 @@ async def _approve(
             view,
             fresh,
             services.settings.quote_ttl_seconds,
-            notice=f"{stale} Check it, then press Approve and charge again.",
+            notice=stale_approval_notice(str(stale)),
             typed=str(count),
         )
         await _show(slack, repriced, state)

@@ -124,7 +124,6 @@ class RequestAlreadyDecided(ServiceError):
     def __init__(self, reference: str, status: str, decided_by: str | None) -> None:
         who = f" by <@{decided_by}>" if decided_by else ""
         super().__init__(f"Request {reference} was already {status}{who}. Nothing was changed.")
-        self.reference = reference
 
 
 class AddRequestNotFound(ServiceError):
